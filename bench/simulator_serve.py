@@ -1,0 +1,99 @@
+"""How fast the simulator serves `messages/filter` pages of 1000, and how much memory the server needs.
+
+Starts `reporter-etl simulator serve` in a child process on a world of about a million messages, pages through
+every message of the world with one keep-alive requests.Session, then stops the server and reads the child's
+peak RSS from resource.getrusage(RUSAGE_CHILDREN). Acceptance: peak server memory under 1.5 GB.
+
+    .venv/bin/python bench/simulator_serve.py [--days 30] [--messages-per-day 35000] [--size 1000] [--pages N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+
+import orjson
+import requests
+
+TOKEN = "bench-token"
+MAX_RSS_BYTES = 1.5 * 1024**3
+
+
+def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
+    command = [sys.executable, "-m", "reporter_etl.cli", "simulator", "serve", "--port", "0", "--token", TOKEN,
+               "--seed", str(args.seed), "--days", str(args.days), "--messages-per-day", str(args.messages_per_day),
+               "--end-date", args.end_date]  # fmt: skip
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+    assert child.stdout is not None
+    for line in child.stdout:
+        match = re.search(r"serving (http://[\d.]+:\d+)", line)
+        if match:
+            return child, match.group(1)
+    raise SystemExit(f"the server exited before serving (exit code {child.wait()})")
+
+
+def page_through(base_url: str, size: int, max_pages: int | None) -> tuple[int, int, float, float]:
+    """(messages received, totalCount, seconds, seconds until response headers summed over pages) for paging
+    messages/filter over the whole world. Pages are decoded with orjson, as the project's client does."""
+    url = f"{base_url}/api/reporter/p/{TOKEN}/messages/filter"
+    with requests.Session() as http:
+        health = http.get(f"{base_url}/_simulator/health", timeout=60).json()
+        body = {"filters": [{"key": "MESSAGE_TIME", "type": "DATE_TIME_RANGE", "from": health["start"],
+                             "to": health["now"]}]}  # fmt: skip
+        received, total, page, waited = 0, None, 0, 0.0
+        started = time.perf_counter()
+        while True:
+            response = http.post(url, params={"page": page, "size": size}, json=body, timeout=120)
+            response.raise_for_status()
+            waited += response.elapsed.total_seconds()  # the server renders and encodes before the headers
+            data = orjson.loads(response.content)
+            total = data["paging"]["totalCount"]
+            received += len(data["messages"])
+            page += 1
+            if not data["messages"] or page * size >= total or (max_pages and page >= max_pages):
+                break
+        return received, total or 0, time.perf_counter() - started, waited
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--messages-per-day", type=int, default=35000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--end-date", default=str(date.today() - timedelta(days=1)))
+    parser.add_argument("--size", type=int, default=1000)
+    parser.add_argument("--pages", type=int, default=None, help="stop after this many pages (default: all)")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    child, base_url = start_server(args)
+    ready = time.perf_counter() - started
+    try:
+        received, total, seconds, waited = page_through(base_url, args.size, args.pages)
+    finally:
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=60)
+    peak_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # Linux reports KiB
+    print(f"world: {total:,} messages over {args.days} days (server ready in {ready:.1f}s)")
+    print(f"served {received:,} messages in {seconds:.1f}s with pages of {args.size}: "
+          f"{received / seconds:,.0f} messages/s, {received / args.size / seconds:.1f} pages/s")  # fmt: skip
+    pages = -(-received // args.size)
+    print(f"time to response headers: {waited / pages * 1000:.1f} ms/page on average "
+          f"(server-side bound ~{received / waited:,.0f} messages/s)")  # fmt: skip
+    if args.pages is None and received != total:
+        print(f"MISMATCH: received {received:,} messages but totalCount is {total:,}")
+        return 1
+    verdict = "OK" if peak_rss < MAX_RSS_BYTES else "OVER the 1.5 GB budget"
+    print(f"server peak RSS: {peak_rss / 1024**2:,.0f} MiB ({verdict}); cpus: {os.cpu_count()}")
+    return 0 if peak_rss < MAX_RSS_BYTES else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

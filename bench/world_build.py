@@ -1,0 +1,83 @@
+"""How fast the simulator's World builds, queries and renders, and how much memory it holds (no HTTP).
+
+Builds a world of about a million messages (30 days x 33,000), then times: the first full query (which computes
+the visibility view), one-day MESSAGE_TIME queries for messages / sessions / clients (each with a filter not seen
+before, so the query cache does not answer), rendering 1000 rows of each kind, advancing the clock by a day,
+and releasing held-back rows the way the paging-drift fault does.  Prints peak RSS of this process.
+
+    .venv/bin/python bench/world_build.py [--days 30] [--messages-per-day 33000] [--seed 42]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+
+from reporter_etl.simulator.world import World, WorldConfig
+
+
+def timed(fn: Callable[[], object], repeat: int = 1) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+def day_filter(key: str, day: date, extra: int = 0) -> list[dict]:
+    # `extra` varies the filter text so the query cache cannot answer
+    return [{"key": key, "type": "DATE_TIME_RANGE", "from": f"{day.isoformat()}T00:00:00.000Z",
+             "to": f"{day.isoformat()}T23:59:59.{999 - extra:03d}Z"}]  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--messages-per-day", type=int, default=33_000)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+    end = date(2024, 5, 31)
+    cfg = WorldConfig(seed=args.seed, days=args.days, end_date=end, messages_per_day=args.messages_per_day,
+                      timezone="Europe/Berlin")  # fmt: skip
+    build, world = timed(lambda: World(cfg))
+    assert isinstance(world, World)
+    print(f"build: {build:.2f} s, {len(world.m_ts):,} messages, {len(world.s_start):,} sessions")
+    first, rows = timed(lambda: world.query_messages(None))
+    print(f"first query (computes the visibility view): {first * 1000:.0f} ms, {len(rows):,} visible messages")
+    day = end - timedelta(days=10)
+    counter = iter(range(1000))
+    for name, key, query in (("messages", "MESSAGE_TIME", world.query_messages),
+                             ("sessions", "MESSAGE_TIME", world.query_sessions),
+                             ("clients", "CLIENT_LAST_ACTIVITY_TIME", world.query_clients)):  # fmt: skip
+        t, result = timed(lambda q=query, k=key: q(day_filter(k, day, next(counter))), repeat=5)
+        print(f"one-day query of {name}: {t * 1000:.2f} ms ({len(result):,} rows)")
+    msgs = world.query_messages(day_filter("MESSAGE_TIME", day))
+    sessions = world.query_sessions(day_filter("MESSAGE_TIME", day))
+    clients = world.query_clients(day_filter("CLIENT_LAST_ACTIVITY_TIME", day))
+    world.extended_messages(msgs[:1000])
+    for name, render in (("ExtendedMessage", lambda: world.extended_messages(msgs[1000:2000])),
+                         ("Message", lambda: world.messages(msgs[2000:3000])),
+                         ("SessionInfo", lambda: world.session_infos(sessions[:1000], True)),
+                         ("ClientExtendedInfo", lambda: world.client_infos(clients[:1000]))):  # fmt: skip
+        t, _ = timed(render, repeat=5)
+        print(f"render 1000 {name}: {t * 1000:.2f} ms")
+    t, _ = timed(lambda: world.series("messages", day_filter("MESSAGE_TIME", day, 500), "HOUR", 1, 180))
+    print(f"hourly message series for a day: {t * 1000:.2f} ms")
+    start = datetime.combine(end, datetime.min.time()).astimezone() - timedelta(days=1)
+    t, released = timed(lambda: world.release_delayed(start, start + timedelta(days=2), 5), repeat=3)
+    t_after, _ = timed(lambda: world.query_messages(day_filter("MESSAGE_TIME", end, next(counter))))
+    print(f"release 5 held-back rows: {t * 1000:.2f} ms; next query {t_after * 1000:.2f} ms")
+    t, _ = timed(lambda: world.advance(timedelta(days=1)))
+    t_after, _ = timed(lambda: world.query_messages(day_filter("MESSAGE_TIME", end, next(counter))))
+    print(f"advance one day: {t * 1000:.0f} ms; next query (recomputes the view) {t_after * 1000:.0f} ms")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS: {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
