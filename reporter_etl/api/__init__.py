@@ -1,0 +1,40 @@
+"""Typed client of the Tovie Platform (JAICP) Reporter API, and the JSON → Arrow column contract."""
+
+from reporter_etl.api.client import ReporterClient, report_settings
+from reporter_etl.api.config import RetryPolicy, Timeouts
+from reporter_etl.api.errors import (
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    NotFoundError,
+    RateLimitedError,
+    RecordContractError,
+    ReporterError,
+    ReportTaskError,
+    ServerError,
+    TransportError,
+    UnexpectedResponseError,
+)
+from reporter_etl.api.filters import (
+    Checkbox,
+    Composite,
+    CompositeOption,
+    CustomFieldsInResponse,
+    DateTimeRange,
+    NumericRange,
+    Radio,
+    Text,
+    Tree,
+    message_time,
+)
+from reporter_etl.api.paging import Page
+from reporter_etl.api.transport import BearerTransport, LegacyTokenPathTransport
+
+__all__ = [
+    "ApiError", "AuthenticationError", "BadRequestError", "BearerTransport", "Checkbox", "Composite",
+    "CompositeOption", "ConfigurationError", "CustomFieldsInResponse", "DateTimeRange", "LegacyTokenPathTransport",
+    "NotFoundError", "NumericRange", "Page", "Radio", "RateLimitedError", "RecordContractError", "ReportTaskError",
+    "ReporterClient", "ReporterError", "RetryPolicy", "ServerError", "Text", "Timeouts", "TransportError", "Tree",
+    "UnexpectedResponseError", "message_time", "report_settings",
+]  # fmt: skip

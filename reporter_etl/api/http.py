@@ -1,0 +1,350 @@
+"""Sending one operation's request: connection reuse, timeouts, retries, error mapping, request counting.
+
+One ``requests.Session`` per client.  urllib3's own retries are switched off: this module decides what to
+retry (see ``operations.Retry``), waits with exponential backoff and jitter (``config.RetryPolicy``),
+honours ``Retry-After`` up to a cap, and gives up after a bounded number of attempts with an error that names
+the operation and the problem.  Texts that came from ``requests`` are redacted before they reach a message,
+and errors are raised ``from None`` so the original exception (whose text holds the URL) is not chained.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import orjson
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+
+from reporter_etl.api.config import ClientSettings
+from reporter_etl.api.errors import (
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    UnexpectedResponseError,
+)
+from reporter_etl.api.operations import Operation, ResponseKind, Retry
+from reporter_etl.api.redaction import redact
+from reporter_etl.api.transport import Transport
+
+log = logging.getLogger(__name__)
+
+_NOT_CONNECTED = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.NameResolutionError,
+                  ConnectionRefusedError)  # fmt: skip
+
+
+@dataclass
+class Response:
+    status: int
+    content_type: str
+    content: bytes
+    data: Any  # parsed JSON, text, or None, per the operation's response kind
+
+
+@dataclass
+class _Failure:
+    """One failed attempt, and whether another may be made."""
+
+    error: Exception  # the error to raise if no retry follows
+    retryable: bool
+    unsent: bool = False  # the server certainly did not act on the request
+    retry_after: float | None = None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _server_error_fields(content: bytes) -> tuple[str | None, str | None]:
+    try:
+        body = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return None, None
+    if not isinstance(body, dict):
+        return None, None
+    code, message = body.get("error"), body.get("message")
+    return (str(code) if code is not None else None, str(message) if message is not None else None)
+
+
+def _describe_body(content_type: str, content: bytes) -> str:
+    kind = content_type.split(";")[0].strip() or "no content type"
+    return f"a {kind} body of {len(content)} bytes"
+
+
+def _looks_like_html(content_type: str, content: bytes) -> bool:
+    return "html" in content_type.lower() or content.lstrip()[:1] == b"<"
+
+
+def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, kinds):
+            return True
+        stack.extend([current.__cause__, current.__context__])
+        stack.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            stack.append(reason)
+    return False
+
+
+class HttpSender:
+    def __init__(
+        self,
+        transport: Transport,
+        settings: ClientSettings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.transport = transport
+        self.settings = settings
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = settings.user_agent
+        self.session.headers["Accept"] = "application/json"
+        adapter = HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=8)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self.request_count = 0
+        self.retry_count = 0
+        self.requests_by_operation: Counter[str] = Counter()
+
+    def close(self) -> None:
+        self.session.close()
+
+    # ---- one operation --------------------------------------------------------------------------------
+
+    def send(
+        self,
+        op: Operation,
+        path: str,
+        *,
+        query: Iterable[tuple[str, str]] = (),
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> Response:
+        target = self.transport.target(op, path)
+        all_headers = {**target.headers, **(headers or {})}
+        if body is not None:
+            all_headers["Content-Type"] = "application/json"
+        params = list(target.query) + list(query)
+        policy = self.settings.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome = self._attempt(op, target.url, target.display, params, all_headers, body, attempt)
+            if isinstance(outcome, Response):
+                return outcome
+            failure = outcome
+            may_retry = failure.retryable and (op.retry is Retry.ALWAYS or failure.unsent)
+            if op.delete_missing_ok and attempt > 1 and isinstance(failure.error, NotFoundError):
+                log.info("%s: already gone on attempt %d, so an earlier attempt did it", op.name, attempt)
+                return Response(200, "", b"", None)
+            if not may_retry or attempt >= policy.max_attempts:
+                error = failure.error
+                if isinstance(error, ApiError | TransportError) and attempt > 1:
+                    error.message = f"{error.message} (gave up after {attempt} attempts)"
+                    error.attempts = attempt
+                elif failure.retryable and not may_retry and isinstance(error, ApiError | TransportError):
+                    error.message = f"{error.message} (not retried: {op.name} is not safe to send twice)"
+                raise error
+            delay = policy.delay(attempt, failure.retry_after, self._rng)
+            self.retry_count += 1
+            log.info("%s; retrying in %.2fs (attempt %d of %d)", failure.error, delay, attempt + 1, policy.max_attempts)
+            self._sleep(delay)
+
+    def _attempt(
+        self,
+        op: Operation,
+        url: str,
+        display: str,
+        params: list[tuple[str, str]],
+        headers: dict[str, str],
+        body: bytes | None,
+        attempt: int,
+    ) -> Response | _Failure:
+        self.request_count += 1
+        self.requests_by_operation[op.name] += 1
+        started = time.perf_counter()
+        try:
+            raw = self.session.request(
+                op.method, url, params=params, headers=headers, data=body,
+                timeout=self.settings.timeouts.as_requests(), allow_redirects=False,
+            )  # fmt: skip
+            content = raw.content
+        except requests.RequestException as exc:
+            return self._transport_failure(op, exc)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        log.debug("%s attempt %d: %s -> %d (%d bytes, %.0f ms)", op.name, attempt, display, raw.status_code,
+                  len(content), elapsed_ms)
+        content_type = raw.headers.get("Content-Type", "")
+        status = raw.status_code
+        if 200 <= status < 300:
+            return self._success(op, status, content_type, content)
+        return self._error(op, status, content_type, content, raw.headers.get("Retry-After"))
+
+    def _success(self, op: Operation, status: int, content_type: str, content: bytes) -> Response | _Failure:
+        kind: ResponseKind = op.response
+        if kind == "empty":
+            return Response(status, content_type, content, None)
+        if kind == "text":
+            text = content.decode("utf-8", errors="replace")
+            if text.startswith('"'):
+                with contextlib.suppress(orjson.JSONDecodeError):
+                    text = orjson.loads(content)
+            return Response(status, content_type, content, text)
+        if _looks_like_html(content_type, content):
+            return _Failure(
+                UnexpectedResponseError(
+                    f"{op.name}: the server answered {status} with an HTML page where the spec says JSON "
+                    f"(a proxy or login page in front of the API?)",
+                    operation=op.name, status=status,
+                ),
+                retryable=False,
+            )  # fmt: skip
+        try:
+            data = orjson.loads(content)
+        except orjson.JSONDecodeError as exc:
+            # JSON announced but unreadable: most likely a body cut short by a dropped connection.
+            return _Failure(
+                UnexpectedResponseError(
+                    f"{op.name}: {status} response is not valid JSON ({_describe_body(content_type, content)}: "
+                    f"{exc.msg} at byte {exc.pos})",
+                    operation=op.name, status=status,
+                ),
+                retryable=True,
+            )  # fmt: skip
+        return Response(status, content_type, content, data)
+
+    def _error(
+        self, op: Operation, status: int, content_type: str, content: bytes, retry_after_header: str | None
+    ) -> _Failure:
+        code, server_message = _server_error_fields(content)
+        if code or server_message:
+            detail = f"{code or 'error'}: {server_message or '(no message)'}"
+        elif _looks_like_html(content_type, content):
+            detail = "an HTML page instead of the JSON error the API sends (response not as the spec says)"
+        else:
+            detail = _describe_body(content_type, content)
+        detail = redact(detail)
+        fields: dict[str, Any] = dict(operation=op.name, status=status, error_code=code, server_message=server_message)
+        retry_after = parse_retry_after(retry_after_header)
+        if status in (401, 403):
+            what = "the token was refused" if status == 401 else "the token lacks the permission"
+            return _Failure(AuthenticationError(f"{op.name}: {what} ({status} {detail})", **fields), retryable=False)
+        if status == 404:
+            return _Failure(NotFoundError(f"{op.name}: not found (404 {detail})", **fields), retryable=False)
+        if status == 429:
+            return _Failure(
+                RateLimitedError(f"{op.name}: rate limited (429 {detail})", **fields),
+                retryable=True, unsent=True, retry_after=retry_after,
+            )  # fmt: skip
+        if 500 <= status < 600:
+            if _looks_like_html(content_type, content) and not code:
+                error: ApiError = ServerError(f"{op.name}: server error {status} with {detail}", **fields)
+            else:
+                error = ServerError(f"{op.name}: server error ({status} {detail})", **fields)
+            return _Failure(error, retryable=status in self.settings.retry.statuses, retry_after=retry_after)
+        if 400 <= status < 500:
+            return _Failure(BadRequestError(f"{op.name}: bad request ({status} {detail})", **fields), retryable=False)
+        return _Failure(
+            UnexpectedResponseError(f"{op.name}: unexpected HTTP status {status} ({detail})", **fields),
+            retryable=False,
+        )
+
+    def _transport_failure(self, op: Operation, exc: requests.RequestException) -> _Failure:
+        timeouts = self.settings.timeouts
+        unsent = False
+        if isinstance(exc, requests.ConnectTimeout):
+            problem, unsent = f"could not connect within {timeouts.connect:g}s", True
+        elif isinstance(exc, requests.ReadTimeout):
+            problem = f"no response within the read timeout of {timeouts.read:g}s"
+        elif isinstance(exc, requests.ConnectionError) and _caused_by(exc, _NOT_CONNECTED):
+            problem, unsent = f"could not connect to {self.transport.base_url}", True
+        elif isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
+            problem = "the connection was dropped before a complete response arrived"
+        else:
+            problem = f"request failed ({type(exc).__name__})"
+        error = TransportError(f"{op.name}: {problem}", operation=op.name)
+        log.debug("%s: %s: %s", op.name, problem, redact(str(exc)))
+        return _Failure(error, retryable=True, unsent=unsent)
+
+    # ---- report files ---------------------------------------------------------------------------------
+
+    def download(self, url: str, destination: Path, *, name: str = "download_report_file") -> int:
+        """GET `url` (absolute, or relative to the base URL) into `destination`; returns the bytes written.
+
+        Retried like a read.  Written to a temporary file first so a failed download leaves no partial file.
+        """
+        absolute = urljoin(self.transport.base_url + "/", url)
+        op = Operation(name, name, "GET", url, "empty")
+        policy = self.settings.retry
+        partial = destination.with_name(destination.name + ".part")
+        attempt = 0
+        while True:
+            attempt += 1
+            self.request_count += 1
+            self.requests_by_operation[name] += 1
+            failure: _Failure | None = None
+            try:
+                with self.session.get(absolute, stream=True, timeout=self.settings.timeouts.as_requests(),
+                                      headers={"Accept": "*/*"}) as raw:  # fmt: skip
+                    if raw.status_code != 200:
+                        failure = self._error(op, raw.status_code, raw.headers.get("Content-Type", ""), raw.content,
+                                              raw.headers.get("Retry-After"))  # fmt: skip
+                    else:
+                        written = 0
+                        with partial.open("wb") as out:
+                            for chunk in raw.iter_content(chunk_size=1 << 16):
+                                out.write(chunk)
+                                written += len(chunk)
+                        partial.replace(destination)
+                        return written
+            except requests.RequestException as exc:
+                failure = self._transport_failure(op, exc)
+            finally:
+                partial.unlink(missing_ok=True)
+            assert failure is not None
+            if not failure.retryable or attempt >= policy.max_attempts:
+                raise failure.error
+            self.retry_count += 1
+            delay = policy.delay(attempt, failure.retry_after, self._rng)
+            log.info("%s; retrying in %.2fs", failure.error, delay)
+            self._sleep(delay)
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value)

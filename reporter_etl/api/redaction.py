@@ -1,0 +1,114 @@
+"""Keeping the API token out of every text the client produces or lets others produce.
+
+The legacy API carries the token in the URL path, so anything that prints a URL would print the token:
+``requests`` exceptions ("Max retries exceeded with url: /api/reporter/p/<token>/..."), urllib3's DEBUG
+lines ('"GET /api/reporter/p/<token>/... HTTP/1.1" 200') and its retry warnings.  The client registers its
+token here; ``redact`` replaces every registered token (raw and URL-encoded) with ``***``, and a logging
+filter on the urllib3 and requests loggers rewrites their records before any handler sees them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from urllib.parse import quote
+
+MASK = "***"
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+
+# Loggers of the HTTP stack that may format a URL. A filter on a logger only sees records created by that
+# very logger (not its children), so each one is named.
+HTTP_LOGGERS = (
+    "urllib3",
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.poolmanager",
+    "urllib3.response",
+    "urllib3.util.retry",
+    "requests",
+    "reporter_etl",
+)
+
+
+class Secret:
+    """A string that does not show itself in repr() or str()."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def register_secret(value: str) -> None:
+    """Remember `value` (and its URL-encoded spellings) so that ``redact`` and the log filter mask it."""
+    if len(value) < 4:  # masking a one-letter "token" would shred every message; such tokens are rejected anyway
+        return
+    forms = {value, quote(value, safe=""), quote(value, safe=":"), quote(value)}
+    with _lock:
+        _secrets.update(f for f in forms if f)
+    install_log_redaction()
+
+
+def redact(text: str) -> str:
+    if not _secrets:
+        return text
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)  # longest first: an encoded form contains the raw one
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a record's message with every registered secret masked (the record is kept, never dropped)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not _secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is not ours to fix; show it unformatted but masked
+            message = f"{record.msg} {record.args}"
+        masked = redact(message)
+        if masked != message:
+            record.msg = masked
+            record.args = None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+_FILTER = RedactingFilter()
+_installed = False
+
+
+def install_log_redaction() -> None:
+    """Attach the redacting filter to the HTTP stack's loggers (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    for name in HTTP_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+    _installed = True
