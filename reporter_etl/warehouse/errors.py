@@ -1,0 +1,27 @@
+"""Errors of the warehouse layer; each message says what to do, never holds a secret."""
+
+from __future__ import annotations
+
+
+class WarehouseError(RuntimeError):
+    """Base class for every error raised by ``reporter_etl.warehouse``."""
+
+
+class WarehouseLockedError(WarehouseError):
+    """Another writer held the warehouse for longer than we were willing to wait."""
+
+
+class WarehouseBusyError(WarehouseError):
+    """DuckDB refused to open the file because another process has it open in a conflicting mode."""
+
+
+class SchemaVersionError(WarehouseError):
+    """The file was written by a newer reporter-etl whose schema this version does not know."""
+
+
+class BatchSchemaError(WarehouseError):
+    """A batch handed to the loader does not follow the Arrow column contract."""
+
+
+class LoadError(WarehouseError):
+    """A load was asked for something inconsistent (unknown entity, wrong project, run not begun, ...)."""

@@ -1,0 +1,244 @@
+"""The writer's handle on a warehouse: lock, connection, schema, and every write the sync makes.
+
+Not thread-safe: one Warehouse belongs to one thread of one process (and, through the lock, is the only writer).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+
+from reporter_etl.warehouse import catalogs, state
+from reporter_etl.warehouse.db import connect, is_lock_conflict, open_readonly
+from reporter_etl.warehouse.errors import WarehouseBusyError
+from reporter_etl.warehouse.load import WINDOW_ENTITIES, BatchLike, WindowLoad, WindowResult, as_utc, load_window
+from reporter_etl.warehouse.lock import WriterLock, current_writer
+from reporter_etl.warehouse.schema import ensure_schema
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LOCK_TIMEOUT_S = 60.0
+# DuckDB checkpoints when the WAL passes this size.  Its default (16MB) made nearly every 30k-row window commit
+# checkpoint, which tripled load time; the writer checkpoints once more on close so readers find a tidy file.
+DEFAULT_CHECKPOINT_THRESHOLD = "256MB"
+
+
+class Warehouse:
+    """Open with ``Warehouse.open(path)`` (a context manager); see the package docstring for a full example."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, lock: WriterLock) -> None:
+        self.path = path
+        self.con = con
+        self._lock = lock
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S,
+        run_id: str | None = None,
+        checkpoint_threshold: str = DEFAULT_CHECKPOINT_THRESHOLD,
+    ) -> Warehouse:
+        """Take the writer lock (waiting up to ``lock_timeout`` s), open the file read-write (creating it) and
+        bring its schema up to date.  ``run_id`` only labels the lock for waiting writers; see ``begin_run``."""
+        db_path = Path(path)
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        lock = WriterLock(db_path, timeout=lock_timeout)
+        lock.acquire(run_id)
+        try:
+            con = cls._connect_writer(db_path, lock_timeout - (time.monotonic() - started))
+            try:
+                con.execute(f"SET checkpoint_threshold = '{checkpoint_threshold}'")
+                ensure_schema(con)
+                interrupted = state.mark_interrupted_runs(con, found_by=f"pid {os.getpid()}")
+                if interrupted:
+                    log.warning("%d earlier run(s) had ended without finishing; marked interrupted", interrupted)
+            except BaseException:
+                con.close()
+                raise
+        except BaseException:
+            lock.release()
+            raise
+        return cls(db_path, con, lock)
+
+    @staticmethod
+    def _connect_writer(path: Path, wait_s: float) -> duckdb.DuckDBPyConnection:
+        # A reader (BI tool) holding the file blocks writers; wait for it within the same bound as the lock.
+        deadline = time.monotonic() + max(wait_s, 0.0)
+        while True:
+            try:
+                return connect(path, read_only=False)
+            except duckdb.IOException as exc:
+                if not is_lock_conflict(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusyError(
+                        f"warehouse {path} is open in another process (a BI tool or another DuckDB client?); "
+                        f"close it and run again. DuckDB said: {exc}"
+                    ) from exc
+                time.sleep(0.2)
+
+    # ------------------------------------------------------------ lifetime
+
+    def close(self) -> None:
+        if self.con is None:
+            return
+        try:
+            self.con.execute("CHECKPOINT")
+        except duckdb.Error as exc:
+            log.warning("checkpoint on close failed (the WAL is replayed on next open): %s", exc)
+        finally:
+            self.con.close()
+            self.con = None  # type: ignore[assignment]
+            self._lock.release()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ runs
+
+    def begin_run(
+        self,
+        project: str,
+        *,
+        requested_start: datetime | None = None,
+        requested_end: datetime | None = None,
+        run_id: str | None = None,
+    ) -> str:
+        """Record a new run of ``project`` as running and return its id (generated unless given)."""
+        run_id = run_id or state.new_run_id()
+        state.begin_run(
+            self.con,
+            project,
+            run_id,
+            None if requested_start is None else as_utc(requested_start, "requested_start"),
+            None if requested_end is None else as_utc(requested_end, "requested_end"),
+        )
+        self._lock.set_run_id(run_id)
+        return run_id
+
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        status: str = state.RUN_SUCCEEDED,
+        error_message: str | None = None,
+        request_count: int | None = None,
+    ) -> None:
+        """Close a run as 'succeeded' or 'failed' (with the error message, which must not hold the token)."""
+        state.finish_run(self.con, run_id, status, error_message, request_count)
+
+    def set_request_count(self, run_id: str, request_count: int) -> None:
+        state.set_request_count(self.con, run_id, request_count)
+
+    # ------------------------------------------------------------ loads
+
+    @contextmanager
+    def window_load(
+        self,
+        project: str,
+        entities: Iterable[str],
+        window_start: datetime,
+        window_end: datetime,
+        run_id: str,
+    ) -> Iterator[WindowLoad]:
+        """Stage a window's batches with ``load.add(entity, batch)``; on leaving the block without an exception,
+        its rows and its ``meta.sync_state`` rows (one per entity, zero rows included) commit in one transaction.
+        An exception inside the block writes nothing.  ``load.result`` holds the counts afterwards."""
+        load = WindowLoad(self.con, project, entities, window_start, window_end, run_id)
+        yield load
+        load.commit()
+
+    def load_window(
+        self,
+        project: str,
+        window_start: datetime,
+        window_end: datetime,
+        run_id: str,
+        tables: Mapping[str, BatchLike],
+    ) -> WindowResult:
+        """One call form of ``window_load`` for callers that already hold every entity's table."""
+        return load_window(self.con, project, window_start, window_end, run_id, tables)
+
+    def replace_catalogs(
+        self,
+        project: str,
+        run_id: str,
+        *,
+        message_labels: catalogs.CatalogRows | None = None,
+        label_groups: catalogs.CatalogRows | None = None,
+        session_labels: catalogs.CatalogRows | None = None,
+        experiments: catalogs.CatalogRows | None = None,
+        experiment_session_counts: catalogs.CatalogRows | None = None,
+    ) -> dict[str, int]:
+        """Replace every catalog given (None = leave as is) for ``project``, all in one transaction."""
+        given = {
+            "message_labels": message_labels,
+            "label_groups": label_groups,
+            "session_labels": session_labels,
+            "experiments": experiments,
+            "experiment_session_counts": experiment_session_counts,
+        }
+        return catalogs.replace_catalogs(
+            self.con, project, run_id, {name: rows for name, rows in given.items() if rows is not None}
+        )
+
+    def upsert_daily_stats(
+        self, project: str, run_id: str, rows: catalogs.CatalogRows, *, fetched_at: datetime | None = None
+    ) -> int:
+        """Store the platform's own daily counts: items {metric, day, value, dimension?, tz_offset_minutes?}."""
+        return catalogs.upsert_daily_stats(self.con, project, run_id, rows, fetched_at)
+
+    # ------------------------------------------------------------ state
+
+    def done_windows(
+        self, project: str, entities: Iterable[str] = WINDOW_ENTITIES
+    ) -> list[tuple[datetime, datetime]]:
+        return state.done_windows(self.con, project, entities)
+
+    def latest_done_end(self, project: str, entities: Iterable[str] = WINDOW_ENTITIES) -> datetime | None:
+        return state.latest_done_end(self.con, project, entities)
+
+    def window_records(self, project: str, entity: str | None = None) -> list[state.WindowRecord]:
+        return state.window_records(self.con, project, entity)
+
+    def runs(self, project: str | None = None, limit: int = 20) -> list[state.RunRecord]:
+        return state.runs(self.con, project, limit)
+
+    def status(self, project: str | None = None, now: datetime | None = None) -> state.WarehouseStatus:
+        summary = state.status(self.con, project, now)
+        holder = self._lock.holder
+        return state.WarehouseStatus(
+            summary.schema_version, summary.projects, None if holder is None else asdict(holder)
+        )
+
+
+def warehouse_status(
+    path: str | os.PathLike[str], project: str | None = None, now: datetime | None = None
+) -> state.WarehouseStatus:
+    """Status for the CLI.  While a sync writes, DuckDB keeps readers out: then only the writer is reported
+    (``schema_version`` None, no projects)."""
+    writer = current_writer(path)
+    if writer is not None:
+        return state.WarehouseStatus(schema_version=None, projects=[], writer=asdict(writer))
+    con = open_readonly(path)
+    try:
+        return state.status(con, project, now)
+    finally:
+        con.close()
