@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "reporter_etl.commands.sync",
     "reporter_etl.commands.status",
     "reporter_etl.commands.demo",
+    "reporter_etl.commands.query",
     "reporter_etl.commands.labels",
     "reporter_etl.commands.clients",
     "reporter_etl.commands.experiments",

@@ -1,0 +1,123 @@
+"""`reporter-etl sync`: the main job, from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import nullcontext
+from typing import Any
+
+from reporter_etl.api import ConfigurationError, ReporterError
+from reporter_etl.commands.api_common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, client_from_args, connection_parent, day
+from reporter_etl.extract import DriftError
+from reporter_etl.sync import DEFAULT_LOOKBACK, Syncer, SyncError, SyncEvent, SyncResult
+from reporter_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S, Warehouse, WarehouseError
+from reporter_etl.windows import parse_lookback, zone
+
+
+def lookback(text: str):  # noqa: ANN201 - argparse type
+    try:
+        return parse_lookback(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def timezone_name(text: str) -> str:
+    try:
+        zone(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def add_sync_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", required=True, help="the DuckDB warehouse file (created when missing)")
+    parser.add_argument("--start", type=day, help="first day to sync, YYYY-MM-DD (default: from the saved state; "
+                        "on a new warehouse the last 30 days)")
+    parser.add_argument("--end", type=day, help="last day to sync, included (default: the last complete day)")
+    parser.add_argument("--lookback", type=lookback, default=DEFAULT_LOOKBACK, metavar="DURATION",
+                        help="re-read this much before the last synced day for late data: '2d' (days) or "
+                             "'36h' (default 2d)")
+    parser.add_argument("--timezone", type=timezone_name, default="UTC",
+                        help="the project's IANA time zone; days are cut at its midnight (default UTC)")
+    parser.add_argument("--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT_S, metavar="SECONDS",
+                        help="how long to wait for another sync holding the warehouse (default 60)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "sync", parents=[connection_parent(json_output=False)],
+        help="copy the project's messages, sessions, clients and catalogs into the warehouse",
+        description="Incremental, idempotent copy of the Reporter API into a DuckDB file, one day window of "
+                    "MESSAGE_TIME at a time. The token is read from $REPORTER_TOKEN.",
+    )  # fmt: skip
+    add_sync_options(parser)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    parser.set_defaults(handler=sync_command)
+
+
+def sync_command(args: argparse.Namespace) -> int:
+    try:
+        client = client_from_args(args)
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.start and args.end and args.end < args.start:
+        print("error: --end is before --start", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with client, Warehouse.open(args.db, lock_timeout=args.lock_timeout) as wh:
+            show_bar = sys.stderr.isatty() and not args.no_progress
+            with progress_bar(show_bar) as bar:
+                syncer = Syncer(client, wh, timezone=args.timezone, progress=bar)
+                result = syncer.run(start=args.start, end=args.end, lookback=args.lookback)
+    except (ReporterError, SyncError, DriftError, WarehouseError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(summary_line(result, args.db))
+    return EXIT_OK
+
+
+def summary_line(result: SyncResult, db: str) -> str:
+    rows = result.rows
+    days = len(result.windows)
+    span = f"{result.windows[0].window.day}..{result.windows[-1].window.day}" if days else "nothing to do"
+    return (
+        f"synced {result.project} into {db}: {days} day(s) {span}, "
+        f"{rows.get('messages', 0):,} messages, {rows.get('sessions', 0):,} sessions, "
+        f"{rows.get('clients', 0):,} clients in {result.elapsed_s:.1f} s; "
+        f"{result.request_count} requests (minimum {result.minimum_requests}); run {result.run_id}"
+    )
+
+
+class _RichProgress:
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._progress = Progress(
+            TextColumn("[bold]sync[/bold] {task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeRemainingColumn(), transient=True,
+        )  # fmt: skip
+        self._task: Any = None
+
+    def __enter__(self) -> _RichProgress:
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.__exit__(*exc)
+
+    def __call__(self, event: SyncEvent) -> None:
+        if event.kind == "planned":
+            self._task = self._progress.add_task("days", total=event.total)
+        elif event.kind == "window_done" and event.report is not None:
+            self._progress.update(
+                self._task, completed=event.done,
+                description=f"{event.window} ({event.report.rows.get('messages', 0):,} messages)",
+            )  # fmt: skip
+        elif event.kind == "catalogs_done":
+            self._progress.update(self._task, description="catalogs")
+
+
+def progress_bar(enabled: bool):  # noqa: ANN201 - a context manager yielding a callback or None
+    return _RichProgress() if enabled else nullcontext(None)

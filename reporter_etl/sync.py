@@ -1,0 +1,286 @@
+"""The main job: an incremental, exactly-once copy of a project's conversations into the warehouse.
+
+For every day window of MESSAGE_TIME (in the project's time zone) the sync reads, completely and
+consistently (``reporter_etl.extract``):
+  - messages active in the window (``messages/filter``, ExtendedMessage carries session and client fields),
+  - sessions active in the window (``sessions/filter`` with labels; one row per session, newest version wins),
+  - clients last active in the window (``clients/filter`` on CLIENT_LAST_ACTIVITY_TIME),
+and commits the three with the window's state record in one transaction.  Windows already done are skipped,
+except the lookback (late messages, labels and results set after the fact), which is read again and merged.
+The small catalogs (labels, groups, experiments and their session counts) are replaced whole once per run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from reporter_etl.api.client import ReporterClient
+from reporter_etl.api.errors import AuthenticationError
+from reporter_etl.api.filters import DateTimeRange, message_time
+from reporter_etl.api.records import CLIENTS, MESSAGES, SESSIONS, EntityContract
+from reporter_etl.extract import Extraction, PageLike, extract
+from reporter_etl.warehouse import WINDOW_ENTITIES, Warehouse
+from reporter_etl.windows import Window, day_windows, last_complete_day, local_day_of, zone
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LOOKBACK = timedelta(days=2)
+DEFAULT_FIRST_RUN_DAYS = 30
+
+
+class SyncError(RuntimeError):
+    """The sync cannot go on; the message says why (never with the token)."""
+
+
+@dataclass
+class WindowReport:
+    window: Window
+    rows: dict[str, int]
+    pages: int
+    passes: int
+    splits: int
+    requests: int
+    api_totals: dict[str, int]
+
+
+@dataclass
+class SyncResult:
+    run_id: str
+    project: str
+    planned: list[Window]
+    windows: list[WindowReport] = field(default_factory=list)
+    catalog_rows: dict[str, int] = field(default_factory=dict)
+    request_count: int = 0
+    minimum_requests: int = 0
+    elapsed_s: float = 0.0
+
+    @property
+    def rows(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for report in self.windows:
+            for entity, count in report.rows.items():
+                total[entity] = total.get(entity, 0) + count
+        return total
+
+
+@dataclass(frozen=True)
+class SyncEvent:
+    """Progress, for a CLI bar or Dagster logs: ``kind`` is "planned", "window_done" or "catalogs_done"."""
+
+    kind: str
+    done: int
+    total: int
+    window: Window | None = None
+    report: WindowReport | None = None
+
+
+ProgressCallback = Callable[[SyncEvent], None]
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    windows: list[Window]
+    reason: str
+
+
+def plan_windows(
+    wh: Warehouse,
+    project: str,
+    *,
+    tz_name: str,
+    start: date | None,
+    end: date | None,
+    lookback: timedelta,
+    now: datetime,
+) -> SyncPlan:
+    """Which day windows to read.
+
+    With ``start`` given: every day from ``start`` to ``end`` (default: the last complete day), done or not.
+    Without it: the days after the last done window, any earlier days in the synced range that are not done
+    (a failed window), and the lookback before the last done window; on a new warehouse the last
+    ``DEFAULT_FIRST_RUN_DAYS`` days.
+    """
+    tz = zone(tz_name)
+    last_day = end or last_complete_day(now, tz)
+    if start is not None:
+        if start > last_day:
+            raise SyncError(f"--start {start} is after the last day to sync ({last_day})")
+        return SyncPlan(day_windows(start, last_day, tz), f"{start} to {last_day} as asked")
+    done = set(wh.done_windows(project))
+    if not done:
+        first_day = last_day - timedelta(days=DEFAULT_FIRST_RUN_DAYS - 1)
+        return SyncPlan(
+            day_windows(first_day, last_day, tz),
+            f"new warehouse: the last {DEFAULT_FIRST_RUN_DAYS} days ({first_day} to {last_day}); "
+            f"use --start for more history",
+        )
+    earliest_start = min(s for s, _ in done)
+    latest_end = max(e for _, e in done)
+    lookback_from = local_day_of(latest_end - lookback, tz)
+    candidates = day_windows(local_day_of(earliest_start, tz), last_day, tz)
+    chosen = [w for w in candidates if (w.start, w.end) not in done or w.day >= lookback_from]
+    missing = sum(1 for w in chosen if (w.start, w.end) not in done)
+    return SyncPlan(
+        chosen,
+        f"{missing} new or unfinished day(s) and a lookback of {lookback} from {lookback_from}",
+    )
+
+
+class Syncer:
+    """Runs one sync of one project into one warehouse.  Not thread-safe; one per run."""
+
+    def __init__(
+        self,
+        client: ReporterClient,
+        warehouse: Warehouse,
+        *,
+        timezone: str = "UTC",
+        progress: ProgressCallback | None = None,
+        max_passes: int = 3,
+    ) -> None:
+        zone(timezone)  # fail early on a bad name
+        self.client = client
+        self.wh = warehouse
+        self.tz_name = timezone
+        self.progress = progress or (lambda event: None)
+        self.max_passes = max_passes
+
+    # ---- what the project is -----------------------------------------------------------------------------
+
+    def discover_project(self) -> str:
+        """The token implies the project; the platform names it in the per-project session count."""
+        rows = self.client.count_sessions_per_project()
+        names = sorted({row["projectShortName"] for row in rows or [] if row.get("projectShortName")})
+        if len(names) != 1:
+            raise SyncError(
+                f"the token should give access to exactly one project, the API lists {len(names)}: {names}"
+            )
+        return names[0]
+
+    # ---- the run -----------------------------------------------------------------------------------------
+
+    def run(
+        self,
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        lookback: timedelta = DEFAULT_LOOKBACK,
+        now: datetime | None = None,
+    ) -> SyncResult:
+        started = datetime.now(UTC)
+        now = now or started
+        try:
+            project = self.discover_project()
+        except AuthenticationError as exc:
+            raise SyncError(f"the API refused the token: {exc}") from None
+        plan = plan_windows(
+            self.wh, project, tz_name=self.tz_name, start=start, end=end, lookback=lookback, now=now
+        )
+        log.info("sync of %s: %d window(s): %s", project, len(plan.windows), plan.reason)
+        requested = (plan.windows[0].start, plan.windows[-1].end) if plan.windows else (None, None)
+        run_id = self.wh.begin_run(project, requested_start=requested[0], requested_end=requested[1])
+        result = SyncResult(run_id=run_id, project=project, planned=plan.windows)
+        requests_before = self.client.request_count
+        self.progress(SyncEvent("planned", 0, len(plan.windows)))
+        try:
+            for number, window in enumerate(plan.windows, start=1):
+                report = self.sync_window(project, run_id, window)
+                result.windows.append(report)
+                result.minimum_requests += sum(
+                    max(1, -(-rows // self.client.settings.page_size)) for rows in report.rows.values()
+                )
+                self.wh.set_request_count(run_id, self.client.request_count - requests_before)
+                self.progress(SyncEvent("window_done", number, len(plan.windows), window, report))
+            result.catalog_rows = self.refresh_catalogs(project, run_id)
+            self.progress(SyncEvent("catalogs_done", len(plan.windows), len(plan.windows)))
+        except BaseException as exc:
+            result.request_count = self.client.request_count - requests_before
+            self.wh.finish_run(
+                run_id, status="failed", error_message=_one_line(exc), request_count=result.request_count
+            )
+            raise
+        result.request_count = self.client.request_count - requests_before
+        self.wh.finish_run(run_id, request_count=result.request_count)
+        result.elapsed_s = (datetime.now(UTC) - started).total_seconds()
+        return result
+
+    def sync_window(self, project: str, run_id: str, window: Window) -> WindowReport:
+        requests_before = self.client.request_count
+        extractions: dict[str, Extraction] = {
+            "messages": self._extract(MESSAGES, window, self._messages_query),
+            "sessions": self._extract(SESSIONS, window, self._sessions_query),
+            "clients": self._extract(CLIENTS, window, self._clients_query),
+        }
+        api_totals = self._platform_totals(window)
+        with self.wh.window_load(project, WINDOW_ENTITIES, window.start, window.end, run_id) as load:
+            for entity, extraction in extractions.items():
+                load.add(entity, extraction.table)
+        self.wh.upsert_daily_stats(
+            project,
+            run_id,
+            [{"metric": metric, "day": window.day, "value": value} for metric, value in api_totals.items()],
+        )
+        if api_totals.get("messages") != extractions["messages"].table.num_rows:
+            # Rows can arrive between the read and the statistics call; the next run's lookback re-reads.
+            log.warning(
+                "%s: %d messages loaded, the platform's statistics say %s",
+                window, extractions["messages"].table.num_rows, api_totals.get("messages"),
+            )
+        return WindowReport(
+            window=window,
+            rows={entity: ex.table.num_rows for entity, ex in extractions.items()},
+            pages=sum(ex.pages for ex in extractions.values()),
+            passes=sum(ex.passes for ex in extractions.values()),
+            splits=sum(ex.splits for ex in extractions.values()),
+            requests=self.client.request_count - requests_before,
+            api_totals=api_totals,
+        )
+
+    def _extract(
+        self,
+        contract: EntityContract,
+        window: Window,
+        query: Callable[[datetime, datetime], Iterator[PageLike]],
+    ) -> Extraction:
+        extraction = extract(query, window.start, window.end, contract, max_passes=self.max_passes)
+        log.debug("%s %s: %d rows in %d pages", window, contract.name, extraction.table.num_rows, extraction.pages)
+        return extraction
+
+    def _messages_query(self, start: datetime, end: datetime) -> Iterator[PageLike]:
+        return self.client.iter_messages([message_time(start, end)])
+
+    def _sessions_query(self, start: datetime, end: datetime) -> Iterator[PageLike]:
+        return self.client.iter_sessions([message_time(start, end)], with_labels=True)
+
+    def _clients_query(self, start: datetime, end: datetime) -> Iterator[PageLike]:
+        return self.client.iter_clients([DateTimeRange.window("CLIENT_LAST_ACTIVITY_TIME", start, end)])
+
+    def _platform_totals(self, window: Window) -> dict[str, int]:
+        """The platform's own counts for the window, kept in raw.api_daily_stats to reconcile against."""
+        window_filter = [message_time(window.start, window.end)]
+        offset = int((window.start.astimezone(zone(self.tz_name)).utcoffset() or timedelta(0)).total_seconds() // 60)
+        totals: dict[str, int] = {}
+        for metric, call in (("messages", self.client.message_stats), ("sessions", self.client.session_stats)):
+            body: Any = call(window_filter, interval_type="DAY", timezone_offset=offset)
+            totals[metric] = int(body["totalCount"])
+        return totals
+
+    def refresh_catalogs(self, project: str, run_id: str) -> dict[str, int]:
+        return self.wh.replace_catalogs(
+            project,
+            run_id,
+            message_labels=self.client.list_message_labels(),
+            label_groups=self.client.list_message_label_groups(),
+            session_labels=self.client.list_session_labels(),
+            experiments=self.client.list_experiments(),
+            experiment_session_counts=self.client.count_experiment_sessions(),
+        )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
