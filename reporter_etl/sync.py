@@ -56,12 +56,15 @@ class SyncResult:
     catalog_rows: dict[str, int] = field(default_factory=dict)
     request_count: int = 0
     minimum_requests: int = 0
+    resynced: int = 0  # windows read again because the platform's counts changed after they were committed
     elapsed_s: float = 0.0
 
     @property
     def rows(self) -> dict[str, int]:
+        """Rows read per entity, counting a window read again only once (its last read)."""
+        latest = {report.window: report for report in self.windows}
         total: dict[str, int] = {}
-        for report in self.windows:
+        for report in latest.values():
             for entity, count in report.rows.items():
                 total[entity] = total.get(entity, 0) + count
         return total
@@ -141,6 +144,8 @@ class Syncer:
         timezone: str = "UTC",
         progress: ProgressCallback | None = None,
         max_passes: int = 3,
+        max_verify_rounds: int = 3,
+        max_reconcile_rounds: int = 3,
     ) -> None:
         zone(timezone)  # fail early on a bad name
         self.client = client
@@ -148,6 +153,8 @@ class Syncer:
         self.tz_name = timezone
         self.progress = progress or (lambda event: None)
         self.max_passes = max_passes
+        self.max_verify_rounds = max_verify_rounds
+        self.max_reconcile_rounds = max_reconcile_rounds
 
     # ---- what the project is -----------------------------------------------------------------------------
 
@@ -195,6 +202,19 @@ class Syncer:
                 )
                 self.wh.set_request_count(run_id, self.client.request_count - requests_before)
                 self.progress(SyncEvent("window_done", number, len(plan.windows), window, report))
+            for _ in range(self.max_reconcile_rounds):
+                stale = self.reconcile(project, plan.windows)
+                if not stale:
+                    break
+                for window in stale:
+                    report = self.sync_window(project, run_id, window)
+                    result.windows.append(report)
+                    result.resynced += 1
+            else:
+                stale = self.reconcile(project, plan.windows)
+                if stale:
+                    log.warning("%d window(s) still differ from the platform's counts: %s",
+                                len(stale), ", ".join(str(w) for w in stale))  # fmt: skip
             result.catalog_rows = self.refresh_catalogs(project, run_id)
             self.progress(SyncEvent("catalogs_done", len(plan.windows), len(plan.windows)))
         except BaseException as exc:
@@ -209,36 +229,77 @@ class Syncer:
         return result
 
     def sync_window(self, project: str, run_id: str, window: Window) -> WindowReport:
+        """Read the window's three entities until they agree with the platform's own counts, then commit."""
         requests_before = self.client.request_count
-        extractions: dict[str, Extraction] = {
-            "messages": self._extract(MESSAGES, window, self._messages_query),
-            "sessions": self._extract(SESSIONS, window, self._sessions_query),
-            "clients": self._extract(CLIENTS, window, self._clients_query),
-        }
-        api_totals = self._platform_totals(window)
+        pages = passes = splits = 0
+        for attempt in range(1, self.max_verify_rounds + 1):
+            extractions: dict[str, Extraction] = {
+                "messages": self._extract(MESSAGES, window, self._messages_query),
+                "sessions": self._extract(SESSIONS, window, self._sessions_query),
+                "clients": self._extract(CLIENTS, window, self._clients_query),
+            }
+            pages += sum(ex.pages for ex in extractions.values())
+            passes += sum(ex.passes for ex in extractions.values())
+            splits += sum(ex.splits for ex in extractions.values())
+            # Asked after every read: rows that arrived while a later entity was paged show up here.
+            api_totals = self._platform_totals(window)
+            loaded = {entity: extractions[entity].table.num_rows for entity in api_totals}
+            if loaded == api_totals:
+                break
+            log.info("%s: read %s, the platform now counts %s (round %d of %d)",
+                     window, loaded, api_totals, attempt, self.max_verify_rounds)  # fmt: skip
+        else:
+            # The platform's statistics and its lists may disagree for reasons of their own; the window is
+            # still a consistent read, and the end-of-run reconciliation and the next lookback look again.
+            log.warning("%s: loaded %s but the platform's statistics say %s", window, loaded, api_totals)
         with self.wh.window_load(project, WINDOW_ENTITIES, window.start, window.end, run_id) as load:
             for entity, extraction in extractions.items():
                 load.add(entity, extraction.table)
         self.wh.upsert_daily_stats(
             project,
             run_id,
-            [{"metric": metric, "day": window.day, "value": value} for metric, value in api_totals.items()],
+            [
+                {"metric": metric, "day": window.day, "value": value, "tz_offset_minutes": self._offset(window)}
+                for metric, value in api_totals.items()
+            ],
         )
-        if api_totals.get("messages") != extractions["messages"].table.num_rows:
-            # Rows can arrive between the read and the statistics call; the next run's lookback re-reads.
-            log.warning(
-                "%s: %d messages loaded, the platform's statistics say %s",
-                window, extractions["messages"].table.num_rows, api_totals.get("messages"),
-            )
         return WindowReport(
             window=window,
             rows={entity: ex.table.num_rows for entity, ex in extractions.items()},
-            pages=sum(ex.pages for ex in extractions.values()),
-            passes=sum(ex.passes for ex in extractions.values()),
-            splits=sum(ex.splits for ex in extractions.values()),
+            pages=pages,
+            passes=passes,
+            splits=splits,
             requests=self.client.request_count - requests_before,
             api_totals=api_totals,
         )
+
+    def reconcile(self, project: str, windows: list[Window]) -> list[Window]:
+        """Windows of this run whose message count in the warehouse differs from the platform's count now.
+
+        Rows can arrive in a window after it was committed (late ingestion, or while later windows were
+        read).  One statistics request over the run's whole range, in UTC hours, finds them; windows whose
+        bounds are not whole UTC hours are asked one by one.
+        """
+        if not windows:
+            return []
+        loaded = self.wh.message_counts(project, [(w.start, w.end) for w in windows])
+        hourly = all(w.start.minute == 0 == w.end.minute and w.start.second == 0 == w.end.second for w in windows)
+        platform: dict[Window, int] = {}
+        if hourly:
+            body: Any = self.client.message_stats(
+                [message_time(windows[0].start, windows[-1].end)], interval_type="HOUR", timezone_offset=0
+            )
+            buckets = [(datetime.fromtimestamp(item["ts"] / 1000, UTC), int(item["value"])) for item in body["stats"]]
+            for w in windows:
+                platform[w] = sum(value for ts, value in buckets if w.start <= ts < w.end)
+        else:
+            for w in windows:
+                platform[w] = self._platform_totals(w)["messages"]
+        stale = [w for w in windows if platform[w] != loaded.get((w.start, w.end), 0)]
+        for w in stale:
+            log.info("%s: %d messages in the warehouse, the platform counts %d now",
+                     w, loaded.get((w.start, w.end), 0), platform[w])  # fmt: skip
+        return stale
 
     def _extract(
         self,
@@ -262,12 +323,17 @@ class Syncer:
     def _platform_totals(self, window: Window) -> dict[str, int]:
         """The platform's own counts for the window, kept in raw.api_daily_stats to reconcile against."""
         window_filter = [message_time(window.start, window.end)]
-        offset = int((window.start.astimezone(zone(self.tz_name)).utcoffset() or timedelta(0)).total_seconds() // 60)
+        offset = self._offset(window)
         totals: dict[str, int] = {}
         for metric, call in (("messages", self.client.message_stats), ("sessions", self.client.session_stats)):
             body: Any = call(window_filter, interval_type="DAY", timezone_offset=offset)
             totals[metric] = int(body["totalCount"])
         return totals
+
+    def _offset(self, window: Window) -> int:
+        """Minutes east of UTC at the window's local midnight, as the API's Timezone header wants them."""
+        offset = window.start.astimezone(zone(self.tz_name)).utcoffset() or timedelta(0)
+        return int(offset.total_seconds() // 60)
 
     def refresh_catalogs(self, project: str, run_id: str) -> dict[str, int]:
         return self.wh.replace_catalogs(

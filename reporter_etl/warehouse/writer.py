@@ -215,6 +215,21 @@ class Warehouse:
     def latest_done_end(self, project: str, entities: Iterable[str] = WINDOW_ENTITIES) -> datetime | None:
         return state.latest_done_end(self.con, project, entities)
 
+    def message_counts(
+        self, project: str, windows: Iterable[tuple[datetime, datetime]]
+    ) -> dict[tuple[datetime, datetime], int]:
+        """Messages held per MESSAGE_TIME window ``[start, end)``, to reconcile with the platform's counts."""
+        bounds = [(as_utc(s, "window start"), as_utc(e, "window end")) for s, e in windows]
+        if not bounds:
+            return {}
+        rows = self.con.execute(
+            "SELECT w.s, w.e, count(m.question_id) FROM (SELECT unnest($starts) AS s, unnest($ends) AS e) w "
+            "LEFT JOIN raw.messages m ON m.project_short_name = $project "
+            "AND m.message_time >= w.s AND m.message_time < w.e GROUP BY w.s, w.e",
+            {"starts": [s for s, _ in bounds], "ends": [e for _, e in bounds], "project": project},
+        ).fetchall()
+        return {(as_utc(s, "start"), as_utc(e, "end")): int(n) for s, e, n in rows}
+
     def window_records(self, project: str, entity: str | None = None) -> list[state.WindowRecord]:
         return state.window_records(self.con, project, entity)
 
