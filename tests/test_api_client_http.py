@@ -21,13 +21,14 @@ from reporter_etl.api import (
 from reporter_etl.api.operations import OPERATIONS
 from reporter_etl.api.records import CLIENTS, MESSAGES, SESSIONS
 from reporter_etl.simulator import Simulator, WorldConfig
+from tests.fixed_dates import TEST_END_DATE
 
 TOKEN = "Clnt7777:aaaabbbbccccddddeeeeffff0000111122223333"
 
 
 @pytest.fixture(scope="module")
 def sim():
-    with Simulator(WorldConfig(seed=11, days=3, messages_per_day=60), token=TOKEN) as simulator:
+    with Simulator(WorldConfig(end_date=TEST_END_DATE, seed=11, days=3, messages_per_day=60), token=TOKEN) as simulator:
         yield simulator
 
 

@@ -20,6 +20,7 @@ from reporter_etl.api import (
     message_time,
 )
 from reporter_etl.simulator import FaultConfig, Simulator, WorldConfig
+from tests.fixed_dates import TEST_END_DATE
 
 TOKEN = "Flt9k2Qz:5e1f0c3a9b7d4e2f8a6c1b3d5e7f9a0b2c4d6e8f"
 FAST = RetryPolicy(max_attempts=10, base_delay=0.001, max_delay=0.005, retry_after_cap=0.005)
@@ -27,7 +28,7 @@ FAST = RetryPolicy(max_attempts=10, base_delay=0.001, max_delay=0.005, retry_aft
 
 @pytest.fixture(scope="module")
 def sim():
-    with Simulator(WorldConfig(seed=5, days=2, messages_per_day=400), token=TOKEN) as simulator:
+    with Simulator(WorldConfig(end_date=TEST_END_DATE, seed=5, days=2, messages_per_day=400), token=TOKEN) as simulator:
         yield simulator
 
 
@@ -49,10 +50,10 @@ def test_paging_through_faults_returns_exactly_the_ground_truth(sim):
     sim.faults = FaultConfig(seed=9, rate_limit=0.12, retry_after_seconds=1, server_error=0.12, html=0.06,
                              html_ok_share=0.0, drop=0.08, drop_mid_body=0.08)  # fmt: skip
     with make_client(sim) as client:
-        pages = list(client.paginate("filter_messages", filters=[message_time(start, end)], size=100))
+        pages = list(client.paginate("filter_messages", filters=[message_time(start, end)], size=25))
         got = [m for page in pages for m in page.items]
         assert sorted(got, key=lambda m: m["questionId"]) == sorted(truth, key=lambda m: m["questionId"])
-        assert len(pages) == -(-len(truth) // 100)
+        assert len(pages) == -(-len(truth) // 25)
         assert client.retry_count > 0 and client.request_count == len(pages) + client.retry_count
     counts = sim.fault_counts
     assert {"rate_limit", "server_error", "html", "drop", "drop_mid_body"} <= set(counts)

@@ -11,13 +11,15 @@ import pytest
 
 from reporter_etl.cli import main
 from reporter_etl.simulator import Simulator, WorldConfig
+from tests.fixed_dates import TEST_END_DATE
 
 TOKEN = "CliTest1:9f8e7d6c5b4a39281706f5e4d3c2b1a098765432"
 
 
 @pytest.fixture(scope="module")
 def sim():
-    with Simulator(WorldConfig(seed=23, days=3, messages_per_day=60), token=TOKEN, report_polls=1) as simulator:
+    config = WorldConfig(end_date=TEST_END_DATE, seed=23, days=3, messages_per_day=60)
+    with Simulator(config, token=TOKEN, report_polls=1) as simulator:
         yield simulator
 
 

@@ -17,6 +17,7 @@ from reporter_etl.cli import build_parser
 from reporter_etl.simulator import FaultConfig, Simulator, WorldConfig
 from reporter_etl.simulator.cli import fault_config_from_args
 from reporter_etl.simulator.server import format_api_datetime
+from tests.fixed_dates import TEST_END_DATE
 
 TOKEN = "clock-token"
 
@@ -66,8 +67,9 @@ def assert_world_moved(before: tuple, after: tuple, old_now: datetime) -> None:
 
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
-    # Seed and size chosen so that a day brings both resumed sessions and late labels (deterministic).
-    with Simulator(WorldConfig(seed=24, days=3, messages_per_day=400), token=TOKEN) as simulator:
+    # Seed, size and end date chosen so that a day brings both resumed sessions and late labels (deterministic).
+    config = WorldConfig(end_date=TEST_END_DATE, seed=24, days=3, messages_per_day=400)
+    with Simulator(config, token=TOKEN) as simulator:
         yield simulator
 
 
@@ -108,7 +110,7 @@ def test_keep_alive_and_both_prefixes(sim: Simulator) -> None:
 
 
 def test_stop_frees_the_port_and_closes_idle_connections() -> None:
-    simulator = Simulator(WorldConfig(seed=1, days=2, messages_per_day=30), token=TOKEN).start()
+    simulator = Simulator(WorldConfig(end_date=TEST_END_DATE, seed=1, days=2, messages_per_day=30), token=TOKEN).start()
     base = simulator.base_url
     with requests.Session() as http:
         assert http.get(f"{base}/_simulator/health", timeout=30).status_code == 200  # leaves a keep-alive socket
@@ -119,7 +121,7 @@ def test_stop_frees_the_port_and_closes_idle_connections() -> None:
 
 
 def test_faults_settable_at_construction() -> None:
-    with Simulator(WorldConfig(seed=1, days=2, messages_per_day=30), token=TOKEN,
+    with Simulator(WorldConfig(end_date=TEST_END_DATE, seed=1, days=2, messages_per_day=30), token=TOKEN,
                    faults=FaultConfig(seed=1, rate_limit=1.0)) as simulator:  # fmt: skip
         assert requests.get(f"{simulator.api_url}/message/labels", timeout=30).status_code == 429
 

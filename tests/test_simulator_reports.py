@@ -14,13 +14,15 @@ import requests
 from reporter_etl.simulator import Simulator, WorldConfig
 from reporter_etl.simulator.reports import CLIENT_COLUMNS, MESSAGE_COLUMNS, SESSION_COLUMNS
 from reporter_etl.simulator.server import format_api_datetime
+from tests.fixed_dates import TEST_END_DATE
 
 TOKEN = "report-token"
 
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Simulator]:
-    with Simulator(WorldConfig(seed=13, days=3, messages_per_day=120), token=TOKEN) as simulator:
+    config = WorldConfig(end_date=TEST_END_DATE, seed=13, days=3, messages_per_day=120)
+    with Simulator(config, token=TOKEN) as simulator:
         yield simulator
 
 

@@ -18,6 +18,7 @@ import requests
 
 from reporter_etl.simulator import OPERATIONS, Simulator, WorldConfig
 from reporter_etl.simulator.server import format_api_datetime
+from tests.fixed_dates import TEST_END_DATE
 
 yaml = pytest.importorskip("yaml")
 jsonschema = pytest.importorskip("jsonschema")
@@ -212,7 +213,8 @@ def test_operation_table_matches_the_spec(spec: dict) -> None:
 
 @pytest.fixture(scope="module")
 def sim():
-    with Simulator(WorldConfig(seed=11, days=4, messages_per_day=120), token=TOKEN) as simulator:
+    config = WorldConfig(end_date=TEST_END_DATE, seed=11, days=4, messages_per_day=120)
+    with Simulator(config, token=TOKEN) as simulator:
         yield simulator
 
 

@@ -12,6 +12,7 @@ import requests
 
 from reporter_etl.simulator import Simulator, WorldConfig
 from reporter_etl.simulator.server import format_api_datetime
+from tests.fixed_dates import TEST_END_DATE
 
 TOKEN = "stats-token"
 BUCKET_MS = {"HOUR": 3_600_000, "DAY": 86_400_000}
@@ -19,7 +20,8 @@ BUCKET_MS = {"HOUR": 3_600_000, "DAY": 86_400_000}
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Simulator]:
-    with Simulator(WorldConfig(seed=17, days=4, messages_per_day=150, timezone="Europe/Moscow"), token=TOKEN) as s:
+    config = WorldConfig(end_date=TEST_END_DATE, seed=17, days=4, messages_per_day=150, timezone="Europe/Moscow")
+    with Simulator(config, token=TOKEN) as s:
         yield s
 
 
