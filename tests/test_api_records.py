@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pytest
 
-from reporter_etl.api.records import CLIENTS, MESSAGES, SESSIONS, RecordContractError, items_to_record_batch
+from reporter_etl.api.records import (
+    CLIENTS,
+    MESSAGES,
+    SESSIONS,
+    RecordContractError,
+    items_to_record_batch,
+    unknown_field_names,
+)
 
 
 def message(**overrides) -> dict:
@@ -39,15 +46,26 @@ def test_message_columns_are_typed_and_flattened():
 
 def test_unknown_fields_are_kept_in_extra_top_level_and_nested():
     item = message(newField={"x": 1}, client={"id": "c1", "avatar": "a.png"},
-                   operatorInfo={"id": "o1", "photoUrl": "p.png"},
+                   operatorInfo={"id": "o1", "photoUrl": "p.png", "team": "night"},
                    labels=[{"id": 3, "name": "g", "priority": 1, "group": {"name": "q"}, "color": "red"}])  # fmt: skip
     row = items_to_record_batch([item, message(questionId="q2")], MESSAGES).to_pylist()
     assert json.loads(row[0]["extra"]) == {
-        "newField": {"x": 1}, "client": {"avatar": "a.png"}, "operatorInfo": {"photoUrl": "p.png"},
+        "newField": {"x": 1}, "client": {"avatar": "a.png"}, "operatorInfo": {"team": "night"},
         "labels": [{"id": 3, "name": "g", "priority": 1, "group": {"name": "q"}, "color": "red"}],
     }  # fmt: skip
-    assert row[0]["operator_id"] == "o1"
+    assert row[0]["operator_id"] == "o1" and row[0]["operator_photo_url"] == "p.png"
     assert row[1]["extra"] is None
+
+
+def test_unknown_field_names_are_reported_by_path():
+    item = message(newField={"x": 1}, client={"id": "c1", "avatar": "a.png"},
+                   operatorInfo={"id": "o1", "team": "night"},
+                   labels=[{"id": 3, "name": "g", "priority": 1, "group": {"name": "q", "tone": 2}, "color": "red"}])
+    table = items_to_record_batch([item, message(questionId="q2"), message(questionId="q3", mood="ok")], MESSAGES)
+    assert unknown_field_names(table, MESSAGES) == {
+        "newField", "client.avatar", "operatorInfo.team", "labels[].color", "labels[].group.tone", "mood",
+    }  # fmt: skip
+    assert unknown_field_names(items_to_record_batch([message()], MESSAGES), MESSAGES) == set()
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 TS = pa.timestamp("ms", tz="UTC")
 
@@ -80,6 +81,8 @@ MESSAGES = EntityContract(
         Column("operator_id", pa.string(), "operatorInfo.id"),
         Column("operator_first_name", pa.string(), "operatorInfo.firstName"),
         Column("operator_last_name", pa.string(), "operatorInfo.lastName"),
+        Column("operator_photo_url", pa.string(), "operatorInfo.photoUrl"),
+        Column("operator_channel_type", pa.string(), "operatorInfo.channelType"),
         Column("nlp_class", pa.string(), "nlpInfo.nlpClass"),
         Column("nlp_state", pa.string(), "nlpInfo.nlpState"),
         Column("nlp_from_state", pa.string(), "nlpInfo.fromState"),
@@ -415,3 +418,40 @@ def items_to_record_batch(items: list[Any], contract: EntityContract) -> pa.Reco
             pa.string(),
         )
     return pa.RecordBatch.from_arrays(arrays, schema=contract.schema)
+
+
+def unknown_field_names(table: pa.Table | pa.RecordBatch, contract: EntityContract) -> set[str]:
+    """The API fields the contract does not know that occur in ``table``'s ``extra`` column.
+
+    A new top-level field is named as it is ("sentiment"); a new field inside a known object is named by its
+    path ("nlpInfo.ruleType").  Only the rows that have an ``extra`` object are parsed: normally none.
+    """
+    if "extra" not in table.schema.names:
+        return set()
+    extra = table.column("extra")
+    if extra.null_count == len(extra):
+        return set()
+    known = contract.known_top_level_fields
+    names: set[str] = set()
+    for text in pc.unique(pc.drop_null(extra)).to_pylist():
+        for key, value in orjson.loads(text).items():
+            if key in known and isinstance(value, dict):
+                names.update(f"{key}.{sub}" for sub in value)
+            elif key in known and isinstance(value, list):  # labels kept as sent because one carries more
+                names.update(_new_label_fields(key, value))
+            else:
+                names.add(key)
+    return names
+
+
+def _new_label_fields(field: str, labels: list[Any]) -> set[str]:
+    names: set[str] = set()
+    for label in labels:
+        if not isinstance(label, dict):
+            continue
+        group = label.get("group")
+        own = _LABEL_KEYS if "group" in label else _GROUP_KEYS  # session labels have no group
+        names.update(f"{field}[].{sub}" for sub in label.keys() - own)
+        if isinstance(group, dict):
+            names.update(f"{field}[].group.{sub}" for sub in group.keys() - _GROUP_KEYS)
+    return names

@@ -51,6 +51,8 @@ CREATE TABLE raw.messages (
     operator_id VARCHAR,
     operator_first_name VARCHAR,
     operator_last_name VARCHAR,
+    operator_photo_url VARCHAR,
+    operator_channel_type VARCHAR,
     nlp_class VARCHAR,
     nlp_state VARCHAR,
     nlp_from_state VARCHAR,
