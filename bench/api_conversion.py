@@ -1,6 +1,6 @@
 """JSON → Arrow conversion speed for one entity page (1000 ExtendedMessage items), three ways.
 
-    .venv/bin/python bench/api_conversion.py [--pages 30] [--http]
+    .venv/bin/python bench/api_conversion.py [--quick] [--pages 30] [--http]
 
 1. column-wise lists + pa.array (what records.items_to_record_batch does),
 2. flattened row dicts + pa.RecordBatch.from_pylist (the baseline from design.md),
@@ -112,10 +112,12 @@ def over_http(n_pages: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--pages", type=int, default=30)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 pages instead of 30")
+    parser.add_argument("--pages", type=int, default=None, help="pages of 1000 messages (default 30; 3 with --quick)")
     parser.add_argument("--http", action="store_true", help="also page through a local simulator over HTTP")
     args = parser.parse_args()
+    args.pages = args.pages or (3 if args.quick else 30)
     pages = pages_from_world(args.pages)
     source = "simulator World"
     if pages is None:

@@ -4,39 +4,28 @@ Starts `reporter-etl simulator serve` in a child process on a world of about a m
 every message of the world with one keep-alive requests.Session, then stops the server and reads the child's
 peak RSS from resource.getrusage(RUSAGE_CHILDREN). Acceptance: peak server memory under 1.5 GB.
 
-    .venv/bin/python bench/simulator_serve.py [--days 30] [--messages-per-day 35000] [--size 1000] [--pages N]
+    .venv/bin/python bench/simulator_serve.py [--quick] [--days 30] [--messages-per-day 35000] [--size 1000]
+        [--pages N]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
-import resource
-import signal
-import subprocess
 import sys
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import orjson
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from child_server import child_simulator  # noqa: E402
+
 TOKEN = "bench-token"
 MAX_RSS_BYTES = 1.5 * 1024**3
-
-
-def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
-    command = [sys.executable, "-m", "reporter_etl.cli", "simulator", "serve", "--port", "0", "--token", TOKEN,
-               "--seed", str(args.seed), "--days", str(args.days), "--messages-per-day", str(args.messages_per_day),
-               "--end-date", args.end_date]  # fmt: skip
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
-    assert child.stdout is not None
-    for line in child.stdout:
-        match = re.search(r"serving (http://[\d.]+:\d+)", line)
-        if match:
-            return child, match.group(1)
-    raise SystemExit(f"the server exited before serving (exit code {child.wait()})")
 
 
 def page_through(base_url: str, size: int, max_pages: int | None) -> tuple[int, int, float, float]:
@@ -64,24 +53,23 @@ def page_through(base_url: str, size: int, max_pages: int | None) -> tuple[int, 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--messages-per-day", type=int, default=35000)
+    parser.add_argument("--quick", action="store_true", help="3 days x 5,000 messages/day: a few seconds")
+    parser.add_argument("--days", type=int, default=None, help="days of history (default 30; 3 with --quick)")
+    parser.add_argument("--messages-per-day", type=int, default=None,
+                        help="average messages per day (default 35000; 5000 with --quick)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--end-date", default=str(date.today() - timedelta(days=1)))
+    parser.add_argument("--end-date", type=date.fromisoformat, default=date.today() - timedelta(days=1))
     parser.add_argument("--size", type=int, default=1000)
     parser.add_argument("--pages", type=int, default=None, help="stop after this many pages (default: all)")
     args = parser.parse_args()
+    args.days = args.days or (3 if args.quick else 30)
+    args.messages_per_day = args.messages_per_day or (5000 if args.quick else 35000)
 
-    started = time.perf_counter()
-    child, base_url = start_server(args)
-    ready = time.perf_counter() - started
-    try:
-        received, total, seconds, waited = page_through(base_url, args.size, args.pages)
-    finally:
-        child.send_signal(signal.SIGTERM)
-        child.wait(timeout=60)
-    peak_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # Linux reports KiB
-    print(f"world: {total:,} messages over {args.days} days (server ready in {ready:.1f}s)")
+    with child_simulator(days=args.days, messages_per_day=args.messages_per_day, token=TOKEN, seed=args.seed,
+                         end_date=args.end_date) as server:  # fmt: skip
+        received, total, seconds, waited = page_through(server.base_url, args.size, args.pages)
+    peak_rss = server.peak_rss_bytes
+    print(f"world: {total:,} messages over {args.days} days (server ready in {server.ready_s:.1f}s)")
     print(f"served {received:,} messages in {seconds:.1f}s with pages of {args.size}: "
           f"{received / seconds:,.0f} messages/s, {received / args.size / seconds:.1f} pages/s")  # fmt: skip
     pages = -(-received // args.size)

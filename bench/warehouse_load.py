@@ -6,6 +6,7 @@ window shifted by half a window (what a lookback re-pull does) and reports rows/
 ``--compare`` also times the three merge strategies considered on the bare messages table.
 
     .venv/bin/python bench/warehouse_load.py                     # 300k messages in windows of 30k
+    .venv/bin/python bench/warehouse_load.py --quick             # 20k messages in windows of 5k
     .venv/bin/python bench/warehouse_load.py --rows 600000 --with-sessions --compare
 """
 
@@ -88,6 +89,8 @@ def messages(first: int, n: int, window_start: datetime, window: timedelta, seed
         "operator_id": strings_or_null,
         "operator_first_name": strings_or_null,
         "operator_last_name": strings_or_null,
+        "operator_photo_url": strings_or_null,
+        "operator_channel_type": strings_or_null,
         "nlp_class": pa.array(rng.choice(["/Price", "/Delivery", "/Refund", "/CatchAll"], n)),
         "nlp_state": pa.array(rng.choice(["/Start", "/Price", "/Delivery/Ask"], n)),
         "nlp_from_state": pa.array(rng.choice(["/Start", "/Price"], n)),
@@ -254,11 +257,15 @@ def compare_strategies(directory: Path, passes: list[list[tuple[datetime, dateti
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=300_000, help="messages in total (default 300000)")
-    parser.add_argument("--window", type=int, default=30_000, help="messages per window (default 30000)")
+    parser.add_argument("--quick", action="store_true", help="20,000 messages in windows of 5,000")
+    parser.add_argument("--rows", type=int, default=None, help="messages in total (default 300000; 20000 with --quick)")
+    parser.add_argument("--window", type=int, default=None,
+                        help="messages per window (default 30000; 5000 with --quick)")  # fmt: skip
     parser.add_argument("--with-sessions", action="store_true", help="load sessions and clients with each window")
     parser.add_argument("--compare", action="store_true", help="also time the merge strategies considered")
     args = parser.parse_args()
+    args.rows = args.rows or (20_000 if args.quick else 300_000)
+    args.window = args.window or (5_000 if args.quick else 30_000)
     started = time.perf_counter()
     passes = [build_windows(args.rows, args.window, 0), build_windows(args.rows, args.window, args.window // 2)]
     print(f"built {2 * args.rows} synthetic message rows in {time.perf_counter() - started:.1f} s "

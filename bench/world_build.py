@@ -5,7 +5,7 @@ the visibility view), one-day MESSAGE_TIME queries for messages / sessions / cli
 before, so the query cache does not answer), rendering 1000 rows of each kind, advancing the clock by a day,
 and releasing held-back rows the way the paging-drift fault does.  Prints peak RSS of this process.
 
-    .venv/bin/python bench/world_build.py [--days 30] [--messages-per-day 33000] [--seed 42]
+    .venv/bin/python bench/world_build.py [--quick] [--days 30] [--messages-per-day 33000] [--seed 42]
 """
 
 from __future__ import annotations
@@ -37,10 +37,14 @@ def day_filter(key: str, day: date, extra: int = 0) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--messages-per-day", type=int, default=33_000)
+    parser.add_argument("--quick", action="store_true", help="3 days x 5,000 messages/day: about a second")
+    parser.add_argument("--days", type=int, default=None, help="days of history (default 30; 3 with --quick)")
+    parser.add_argument("--messages-per-day", type=int, default=None,
+                        help="average messages per day (default 33000; 5000 with --quick)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
+    args.days = args.days or (3 if args.quick else 30)
+    args.messages_per_day = args.messages_per_day or (5000 if args.quick else 33_000)
     end = date(2024, 5, 31)
     cfg = WorldConfig(seed=args.seed, days=args.days, end_date=end, messages_per_day=args.messages_per_day,
                       timezone="Europe/Berlin")  # fmt: skip
@@ -49,7 +53,7 @@ def main() -> None:
     print(f"build: {build:.2f} s, {len(world.m_ts):,} messages, {len(world.s_start):,} sessions")
     first, rows = timed(lambda: world.query_messages(None))
     print(f"first query (computes the visibility view): {first * 1000:.0f} ms, {len(rows):,} visible messages")
-    day = end - timedelta(days=10)
+    day = end - timedelta(days=min(10, args.days // 2))
     counter = iter(range(1000))
     for name, key, query in (("messages", "MESSAGE_TIME", world.query_messages),
                              ("sessions", "MESSAGE_TIME", world.query_sessions),
@@ -60,12 +64,14 @@ def main() -> None:
     sessions = world.query_sessions(day_filter("MESSAGE_TIME", day))
     clients = world.query_clients(day_filter("CLIENT_LAST_ACTIVITY_TIME", day))
     world.extended_messages(msgs[:1000])
-    for name, render in (("ExtendedMessage", lambda: world.extended_messages(msgs[1000:2000])),
-                         ("Message", lambda: world.messages(msgs[2000:3000])),
-                         ("SessionInfo", lambda: world.session_infos(sessions[:1000], True)),
-                         ("ClientExtendedInfo", lambda: world.client_infos(clients[:1000]))):  # fmt: skip
+    for name, rows, render in (
+        ("ExtendedMessage", len(msgs[1000:2000]), lambda: world.extended_messages(msgs[1000:2000])),
+        ("Message", len(msgs[2000:3000]), lambda: world.messages(msgs[2000:3000])),
+        ("SessionInfo", len(sessions[:1000]), lambda: world.session_infos(sessions[:1000], True)),
+        ("ClientExtendedInfo", len(clients[:1000]), lambda: world.client_infos(clients[:1000])),
+    ):
         t, _ = timed(render, repeat=5)
-        print(f"render 1000 {name}: {t * 1000:.2f} ms")
+        print(f"render {rows} {name}: {t * 1000:.2f} ms")
     t, _ = timed(lambda: world.series("messages", day_filter("MESSAGE_TIME", day, 500), "HOUR", 1, 180))
     print(f"hourly message series for a day: {t * 1000:.2f} ms")
     start = datetime.combine(end, datetime.min.time()).astimezone() - timedelta(days=1)

@@ -5,7 +5,8 @@ consistently (``reporter_etl.extract``):
   - messages active in the window (``messages/filter``, ExtendedMessage carries session and client fields),
   - sessions active in the window (``sessions/filter`` with labels; one row per session, newest version wins),
   - clients last active in the window (``clients/filter`` on CLIENT_LAST_ACTIVITY_TIME),
-and commits the three with the window's state record in one transaction.  Windows already done are skipped,
+and commits the three with the window's state record in one transaction, window after window in order (the
+next window is read in a worker thread while one is committed).  Windows already done are skipped,
 except the lookback (late messages, labels and results set after the fact), which is read again and merged.
 The small catalogs (labels, groups, experiments and their session counts) are replaced whole once per run.
 """
@@ -13,7 +14,10 @@ The small catalogs (labels, groups, experiments and their session counts) are re
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -21,12 +25,14 @@ from typing import Any
 from reporter_etl.api.client import ReporterClient
 from reporter_etl.api.errors import AuthenticationError
 from reporter_etl.api.filters import DateTimeRange, message_time
-from reporter_etl.api.records import CLIENTS, MESSAGES, SESSIONS, EntityContract
+from reporter_etl.api.records import CLIENTS, MESSAGES, SESSIONS, EntityContract, unknown_field_names
 from reporter_etl.extract import Extraction, PageLike, extract
 from reporter_etl.warehouse import WINDOW_ENTITIES, Warehouse
 from reporter_etl.windows import Window, day_windows, last_complete_day, local_day_of, zone
 
 log = logging.getLogger(__name__)
+
+CONTRACTS: dict[str, EntityContract] = {"messages": MESSAGES, "sessions": SESSIONS, "clients": CLIENTS}
 
 DEFAULT_LOOKBACK = timedelta(days=2)
 DEFAULT_FIRST_RUN_DAYS = 30
@@ -34,6 +40,10 @@ DEFAULT_FIRST_RUN_DAYS = 30
 
 class SyncError(RuntimeError):
     """The sync cannot go on; the message says why (never with the token)."""
+
+
+class _ReadCancelled(Exception):
+    """A read ahead was stopped because the run is ending (a commit failed or the run was interrupted)."""
 
 
 @dataclass
@@ -45,6 +55,20 @@ class WindowReport:
     splits: int
     requests: int
     api_totals: dict[str, int]
+    new_fields: dict[str, set[str]] = field(default_factory=dict)  # API fields the contract does not know
+
+
+@dataclass
+class WindowRead:
+    """A window's three entities read completely and checked against the platform's counts; not yet committed."""
+
+    window: Window
+    extractions: dict[str, Extraction]
+    api_totals: dict[str, int]
+    pages: int
+    passes: int
+    splits: int
+    requests: int
 
 
 @dataclass
@@ -57,6 +81,7 @@ class SyncResult:
     request_count: int = 0
     minimum_requests: int = 0
     resynced: int = 0  # windows read again because the platform's counts changed after they were committed
+    new_fields: dict[str, list[str]] = field(default_factory=dict)  # per entity, fields kept only in `extra`
     elapsed_s: float = 0.0
 
     @property
@@ -146,6 +171,7 @@ class Syncer:
         max_passes: int = 3,
         max_verify_rounds: int = 3,
         max_reconcile_rounds: int = 3,
+        read_ahead: bool = True,
     ) -> None:
         zone(timezone)  # fail early on a bad name
         self.client = client
@@ -155,6 +181,11 @@ class Syncer:
         self.max_passes = max_passes
         self.max_verify_rounds = max_verify_rounds
         self.max_reconcile_rounds = max_reconcile_rounds
+        # Read window n+1 while window n is merged: the merge runs in DuckDB without the GIL, the read mostly
+        # in Python, so the two overlap (about 20% off a long sync; see bench/sync_vs_download.py).  Costs the
+        # memory of one more window.
+        self.read_ahead = read_ahead
+        self._cancel_reads = threading.Event()
 
     # ---- what the project is -----------------------------------------------------------------------------
 
@@ -194,14 +225,16 @@ class Syncer:
         requests_before = self.client.request_count
         self.progress(SyncEvent("planned", 0, len(plan.windows)))
         try:
-            for number, window in enumerate(plan.windows, start=1):
-                report = self.sync_window(project, run_id, window)
-                result.windows.append(report)
-                result.minimum_requests += sum(
-                    max(1, -(-rows // self.client.settings.page_size)) for rows in report.rows.values()
-                )
-                self.wh.set_request_count(run_id, self.client.request_count - requests_before)
-                self.progress(SyncEvent("window_done", number, len(plan.windows), window, report))
+            with closing(self._reads_in_order(plan.windows)) as reads:
+                for number, read in enumerate(reads, start=1):
+                    report = self.commit_window(project, run_id, read)
+                    result.windows.append(report)
+                    self._note_new_fields(result, report)
+                    result.minimum_requests += sum(
+                        max(1, -(-rows // self.client.settings.page_size)) for rows in report.rows.values()
+                    )
+                    self.wh.set_request_count(run_id, self.client.request_count - requests_before)
+                    self.progress(SyncEvent("window_done", number, len(plan.windows), read.window, report))
             for _ in range(self.max_reconcile_rounds):
                 stale = self.reconcile(project, plan.windows)
                 if not stale:
@@ -209,6 +242,7 @@ class Syncer:
                 for window in stale:
                     report = self.sync_window(project, run_id, window)
                     result.windows.append(report)
+                    self._note_new_fields(result, report)
                     result.resynced += 1
             else:
                 stale = self.reconcile(project, plan.windows)
@@ -228,8 +262,50 @@ class Syncer:
         result.elapsed_s = (datetime.now(UTC) - started).total_seconds()
         return result
 
+    @staticmethod
+    def _note_new_fields(result: SyncResult, report: WindowReport) -> None:
+        """Warn once per run about each field the API sends that the contract does not know (kept in `extra`)."""
+        for entity, names in report.new_fields.items():
+            seen = set(result.new_fields.get(entity, ()))
+            fresh = names - seen
+            if fresh:
+                log.warning("the API sends %s field(s) this version does not know: %s; they are kept in "
+                            "raw.%s.extra", entity, ", ".join(sorted(fresh)), entity)  # fmt: skip
+                result.new_fields[entity] = sorted(seen | fresh)
+
     def sync_window(self, project: str, run_id: str, window: Window) -> WindowReport:
         """Read the window's three entities until they agree with the platform's own counts, then commit."""
+        return self.commit_window(project, run_id, self.read_window(window))
+
+    def _reads_in_order(self, windows: list[Window]) -> Iterator[WindowRead]:
+        """``read_window`` of every window, in order; with read-ahead, window n+1 is read in a worker thread
+        while the caller commits window n.
+
+        The client is never used by two threads at once: while this generator runs, only its worker uses
+        it (the caller only merges into DuckDB), and the worker is idle again before the generator ends, also
+        when it is closed early; so the caller's client keeps counting every request.  A read's error is raised
+        here in window order, after the windows before it were handed out.
+        """
+        if not self.read_ahead or len(windows) < 2:
+            for window in windows:
+                yield self.read_window(window)
+            return
+        self._cancel_reads.clear()
+        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-read-ahead")
+        try:
+            pending: Future[WindowRead] = worker.submit(self.read_window, windows[0])
+            for following in windows[1:]:
+                read = pending.result()
+                pending = worker.submit(self.read_window, following)
+                yield read
+            yield pending.result()
+        finally:
+            self._cancel_reads.set()  # a read still running stops before its next request
+            worker.shutdown(wait=True, cancel_futures=True)
+            self._cancel_reads.clear()
+
+    def read_window(self, window: Window) -> WindowRead:
+        """The window's three entities, read again while they disagree with the platform's own counts."""
         requests_before = self.client.request_count
         pages = passes = splits = 0
         for attempt in range(1, self.max_verify_rounds + 1):
@@ -252,6 +328,12 @@ class Syncer:
             # The platform's statistics and its lists may disagree for reasons of their own; the window is
             # still a consistent read, and the end-of-run reconciliation and the next lookback look again.
             log.warning("%s: loaded %s but the platform's statistics say %s", window, loaded, api_totals)
+        return WindowRead(window, extractions, api_totals, pages, passes, splits,
+                          self.client.request_count - requests_before)  # fmt: skip
+
+    def commit_window(self, project: str, run_id: str, read: WindowRead) -> WindowReport:
+        """The read window's rows and its done record in one transaction, then the platform's daily counts."""
+        window, extractions, api_totals = read.window, read.extractions, read.api_totals
         with self.wh.window_load(project, WINDOW_ENTITIES, window.start, window.end, run_id) as load:
             for entity, extraction in extractions.items():
                 load.add(entity, extraction.table)
@@ -266,11 +348,13 @@ class Syncer:
         return WindowReport(
             window=window,
             rows={entity: ex.table.num_rows for entity, ex in extractions.items()},
-            pages=pages,
-            passes=passes,
-            splits=splits,
-            requests=self.client.request_count - requests_before,
+            pages=read.pages,
+            passes=read.passes,
+            splits=read.splits,
+            requests=read.requests,
             api_totals=api_totals,
+            new_fields={entity: names for entity, ex in extractions.items()
+                        if (names := unknown_field_names(ex.table, CONTRACTS[entity]))},  # fmt: skip
         )
 
     def reconcile(self, project: str, windows: list[Window]) -> list[Window]:
@@ -312,16 +396,30 @@ class Syncer:
         return extraction
 
     def _messages_query(self, start: datetime, end: datetime) -> Iterator[PageLike]:
-        return self.client.iter_messages([message_time(start, end)])
+        return self._unless_cancelled(self.client.iter_messages([message_time(start, end)]))
 
     def _sessions_query(self, start: datetime, end: datetime) -> Iterator[PageLike]:
-        return self.client.iter_sessions([message_time(start, end)], with_labels=True)
+        return self._unless_cancelled(self.client.iter_sessions([message_time(start, end)], with_labels=True))
 
     def _clients_query(self, start: datetime, end: datetime) -> Iterator[PageLike]:
-        return self.client.iter_clients([DateTimeRange.window("CLIENT_LAST_ACTIVITY_TIME", start, end)])
+        filters = [DateTimeRange.window("CLIENT_LAST_ACTIVITY_TIME", start, end)]
+        return self._unless_cancelled(self.client.iter_clients(filters))
+
+    def _unless_cancelled(self, pages: Iterator[PageLike]) -> Iterator[PageLike]:
+        """The pages, but no further request once the run has called off its read-ahead."""
+        while True:
+            if self._cancel_reads.is_set():
+                raise _ReadCancelled
+            try:
+                page = next(pages)
+            except StopIteration:
+                return
+            yield page
 
     def _platform_totals(self, window: Window) -> dict[str, int]:
         """The platform's own counts for the window, kept in raw.api_daily_stats to reconcile against."""
+        if self._cancel_reads.is_set():
+            raise _ReadCancelled
         window_filter = [message_time(window.start, window.end)]
         offset = self._offset(window)
         totals: dict[str, int] = {}

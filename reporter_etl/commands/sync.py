@@ -82,12 +82,18 @@ def summary_line(result: SyncResult, db: str) -> str:
     rows = result.rows
     days = len(result.windows)
     span = f"{result.windows[0].window.day}..{result.windows[-1].window.day}" if days else "nothing to do"
-    return (
+    list_pages = sum(report.pages for report in result.windows)
+    line = (
         f"synced {result.project} into {db}: {days} day(s) {span}, "
         f"{rows.get('messages', 0):,} messages, {rows.get('sessions', 0):,} sessions, "
         f"{rows.get('clients', 0):,} clients in {result.elapsed_s:.1f} s; "
-        f"{result.request_count} requests (minimum {result.minimum_requests}); run {result.run_id}"
+        f"{result.request_count} requests ({list_pages} list pages, minimum {result.minimum_requests}; "
+        f"{result.request_count - list_pages} for counts and catalogs); run {result.run_id}"
     )
+    for entity, names in result.new_fields.items():
+        line += f"\nnote: the API sends {entity} fields this version does not know (kept in raw.{entity}.extra): "
+        line += ", ".join(names)
+    return line
 
 
 class _RichProgress:
