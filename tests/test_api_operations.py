@@ -1,13 +1,12 @@
 """The client's operation table agrees with the vendor's legacy OpenAPI file, operation by operation."""
 
-from pathlib import Path
 
 import pytest
 
 from reporter_etl.api.client import ReporterClient
 from reporter_etl.api.operations import OPERATIONS, Retry
+from tests.vendor_spec import legacy_spec
 
-SPEC = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "reporter-api-legacy.openapi.yml"
 PREFIX = "/api/reporter/p/{token}"
 
 pytestmark = pytest.mark.spec
@@ -15,10 +14,7 @@ pytestmark = pytest.mark.spec
 
 @pytest.fixture(scope="module")
 def spec_operations() -> dict[str, dict]:
-    if not SPEC.exists():
-        pytest.skip(f"the vendor's legacy OpenAPI file is not at {SPEC} (only in the development workspace)")
-    yaml = pytest.importorskip("yaml")
-    spec = yaml.safe_load(SPEC.read_text())
+    spec = legacy_spec()
     components = spec["components"]["parameters"]
 
     def resolve(p: dict) -> dict:

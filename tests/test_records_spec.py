@@ -6,15 +6,12 @@ sync and be awkward to query; this test names it instead.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from reporter_etl.api.records import CLIENTS, MESSAGES, SESSIONS, EntityContract
-
-SPEC = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "reporter-api-legacy.openapi.yml"
+from tests.vendor_spec import legacy_spec
 
 # Objects the contract flattens into columns one level deep; anything else is kept whole.
 FLATTENED = {"client", "operatorInfo", "nlpInfo"}
@@ -22,9 +19,7 @@ FLATTENED = {"client", "operatorInfo", "nlpInfo"}
 
 @pytest.fixture(scope="module")
 def schemas() -> dict[str, Any]:
-    if not SPEC.exists():
-        pytest.skip(f"the vendor's OpenAPI file is not beside this clone ({SPEC}); this test needs ../shared")
-    return yaml.safe_load(SPEC.read_text(encoding="utf-8"))["components"]["schemas"]
+    return legacy_spec()["components"]["schemas"]
 
 
 def resolve(schemas: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,14 +18,13 @@ import requests
 from reporter_etl.simulator import OPERATIONS, Simulator, WorldConfig
 from reporter_etl.simulator.server import format_api_datetime
 from tests.fixed_dates import TEST_END_DATE
+from tests.vendor_spec import legacy_spec
 
-yaml = pytest.importorskip("yaml")
 jsonschema = pytest.importorskip("jsonschema")
 referencing = pytest.importorskip("referencing")
 
 pytestmark = pytest.mark.spec
 
-SPEC_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "reporter-api-legacy.openapi.yml"
 SPEC_URI = "urn:reporter-api-legacy"
 PREFIX = "/api/reporter/p/{token}"
 HTTP_METHODS = ("get", "post", "put", "delete", "patch")
@@ -38,9 +36,7 @@ TOKEN = "spec-token"
 
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
-    if not SPEC_PATH.exists():
-        pytest.skip(f"the vendor's OpenAPI file is not beside this clone ({SPEC_PATH}); spec tests need ../shared")
-    return yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    return legacy_spec()
 
 
 def _resolve(spec: dict, node: dict) -> dict:

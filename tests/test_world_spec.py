@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from pathlib import Path
 
 import orjson
 import pytest
 
 from reporter_etl.simulator.filters import KEYS
 from reporter_etl.simulator.world import FilterError, World, WorldConfig
+from tests.vendor_spec import legacy_spec
 
-SPEC = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "reporter-api-legacy.openapi.yml"
 DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 pytestmark = pytest.mark.spec
@@ -20,10 +19,7 @@ pytestmark = pytest.mark.spec
 
 @pytest.fixture(scope="module")
 def spec() -> dict:
-    if not SPEC.exists():
-        pytest.skip(f"the vendor's OpenAPI file is not at {SPEC} (only present in the development workspace)")
-    yaml = pytest.importorskip("yaml")
-    return yaml.safe_load(SPEC.read_text())
+    return legacy_spec()
 
 
 @pytest.fixture(scope="module")
