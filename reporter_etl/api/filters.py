@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 LEGACY_FILTER_KEYS = frozenset({
     "SESSION_ID", "SESSION_START_TIME", "SESSION_END_TIME", "SESSION_LABELS", "SESSION_RESULT", "INITIATOR",
@@ -152,12 +152,11 @@ class NumericRange:
 
 
 @dataclass(frozen=True)
-class Checkbox:
-    """``CHECKBOX``: options chosen from a list (labels, channels, bots...), compared as `comparison` says."""
-
+class _OptionsFilter:
     key: str
     options: Sequence[str] = ()
     comparison: str = "CONTAINS"
+    api_type: ClassVar[str]
 
     def __post_init__(self) -> None:
         _check_key(self.key)
@@ -165,24 +164,22 @@ class Checkbox:
         _check_choice(f"{self.key} comparison", self.comparison, CHECKBOX_COMPARISONS)
 
     def to_api(self) -> dict[str, Any]:
-        return {"key": self.key, "type": "CHECKBOX", "options": list(self.options), "comparisonType": self.comparison}
+        options = list(self.options)
+        return {"key": self.key, "type": self.api_type, "options": options, "comparisonType": self.comparison}
 
 
 @dataclass(frozen=True)
-class Tree:
+class Checkbox(_OptionsFilter):
+    """``CHECKBOX``: options chosen from a list (labels, channels, bots...), compared as `comparison` says."""
+
+    api_type: ClassVar[str] = "CHECKBOX"
+
+
+@dataclass(frozen=True)
+class Tree(_OptionsFilter):
     """``TREE``: options from a hierarchy (scenario states and classes)."""
 
-    key: str
-    options: Sequence[str] = ()
-    comparison: str = "CONTAINS"
-
-    def __post_init__(self) -> None:
-        _check_key(self.key)
-        object.__setattr__(self, "options", _strings(f"{self.key} options", self.options))
-        _check_choice(f"{self.key} comparison", self.comparison, CHECKBOX_COMPARISONS)
-
-    def to_api(self) -> dict[str, Any]:
-        return {"key": self.key, "type": "TREE", "options": list(self.options), "comparisonType": self.comparison}
+    api_type: ClassVar[str] = "TREE"
 
 
 @dataclass(frozen=True)
