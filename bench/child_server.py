@@ -9,6 +9,7 @@ Not a benchmark itself (bench/run.py does not run it).
 
 from __future__ import annotations
 
+import argparse
 import re
 import resource
 import signal
@@ -63,3 +64,18 @@ def _wait_for_url(child: subprocess.Popen) -> str:
         if match:
             return match.group(1)
     raise SystemExit(f"the simulator exited before serving (exit code {child.wait()})")
+
+
+def add_world_options(parser: argparse.ArgumentParser) -> None:
+    """--quick, --days, --messages-per-day and --seed, shared by the benchmarks that serve a child simulator."""
+    parser.add_argument("--quick", action="store_true", help="3 days x 5,000 messages/day: a few seconds")
+    parser.add_argument("--days", type=int, default=None, help="days of history (default 30; 3 with --quick)")
+    parser.add_argument("--messages-per-day", type=int, default=None,
+                        help="average messages per day (default 35000; 5000 with --quick)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=42)
+
+
+def resolve_world_options(args: argparse.Namespace) -> None:
+    """Fill in the sizes --quick implies, unless given."""
+    args.days = args.days or (3 if args.quick else 30)
+    args.messages_per_day = args.messages_per_day or (5000 if args.quick else 35000)

@@ -22,7 +22,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from child_server import child_simulator  # noqa: E402
+from child_server import add_world_options, child_simulator, resolve_world_options  # noqa: E402
 
 TOKEN = "bench-token"
 MAX_RSS_BYTES = 1.5 * 1024**3
@@ -53,17 +53,12 @@ def page_through(base_url: str, size: int, max_pages: int | None) -> tuple[int, 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 days x 5,000 messages/day: a few seconds")
-    parser.add_argument("--days", type=int, default=None, help="days of history (default 30; 3 with --quick)")
-    parser.add_argument("--messages-per-day", type=int, default=None,
-                        help="average messages per day (default 35000; 5000 with --quick)")  # fmt: skip
-    parser.add_argument("--seed", type=int, default=42)
+    add_world_options(parser)
     parser.add_argument("--end-date", type=date.fromisoformat, default=date.today() - timedelta(days=1))
     parser.add_argument("--size", type=int, default=1000)
     parser.add_argument("--pages", type=int, default=None, help="stop after this many pages (default: all)")
     args = parser.parse_args()
-    args.days = args.days or (3 if args.quick else 30)
-    args.messages_per_day = args.messages_per_day or (5000 if args.quick else 35000)
+    resolve_world_options(args)
 
     with child_simulator(days=args.days, messages_per_day=args.messages_per_day, token=TOKEN, seed=args.seed,
                          end_date=args.end_date) as server:  # fmt: skip

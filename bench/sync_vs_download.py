@@ -38,7 +38,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from child_server import child_simulator  # noqa: E402
+from child_server import add_world_options, child_simulator, resolve_world_options  # noqa: E402
 
 from reporter_etl.api import ReporterClient  # noqa: E402
 from reporter_etl.api.filters import DateTimeRange, message_time, serialize_filters  # noqa: E402
@@ -259,11 +259,7 @@ def print_report(results: dict[str, Any]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 days x 5,000 messages/day: a few seconds")
-    parser.add_argument("--days", type=int, default=None, help="days of history (default 30; 3 with --quick)")
-    parser.add_argument("--messages-per-day", type=int, default=None,
-                        help="average messages per day (default 35000; 5000 with --quick)")  # fmt: skip
-    parser.add_argument("--seed", type=int, default=42)
+    add_world_options(parser)
     parser.add_argument("--json-out", type=Path, default=None, help="also write the results as JSON here")
     parser.add_argument("--profile", type=Path, default=None,
                         help="profile Syncer.run with pyinstrument into this file (.html, else text); it sees the "
@@ -271,8 +267,7 @@ def main() -> int:
     parser.add_argument("--no-read-ahead", action="store_true",
                         help="sync with Syncer(read_ahead=False): each window read, then committed")  # fmt: skip
     args = parser.parse_args()
-    args.days = args.days or (3 if args.quick else 30)
-    args.messages_per_day = args.messages_per_day or (5000 if args.quick else 35000)
+    resolve_world_options(args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     first = END_DATE - timedelta(days=args.days - 1)

@@ -18,6 +18,7 @@ from reporter_etl.simulator import FaultConfig, Simulator, WorldConfig
 from reporter_etl.simulator.cli import fault_config_from_args
 from reporter_etl.simulator.server import format_api_datetime
 from tests.fixed_dates import TEST_END_DATE
+from tests.http_pages import all_rows
 
 TOKEN = "clock-token"
 
@@ -26,30 +27,17 @@ def when(api_time: str) -> datetime:
     return datetime.fromisoformat(api_time.replace("Z", "+00:00"))
 
 
-def everything_until(far: datetime, sim: Simulator) -> dict:
-    return {"filters": [{"key": "MESSAGE_TIME", "type": "DATE_TIME_RANGE", "from": format_api_datetime(sim.world.start),
-                         "to": format_api_datetime(far)}]}  # fmt: skip
-
-
-def all_rows(http: requests.Session, sim: Simulator, entity: str, body: dict, **params: object) -> list[dict]:
-    rows, page = [], 0
-    while True:
-        response = http.post(f"{sim.api_url}/{entity}/filter", params={"page": page, "size": 1000, **params},
-                             json=body, timeout=60)  # fmt: skip
-        assert response.status_code == 200, response.text
-        data = response.json()
-        rows += data[entity]
-        page += 1
-        if page * 1000 >= data["paging"]["totalCount"]:
-            return rows
+def everything_until(far: datetime, sim: Simulator) -> list[dict]:
+    return [{"key": "MESSAGE_TIME", "type": "DATE_TIME_RANGE", "from": format_api_datetime(sim.world.start),
+             "to": format_api_datetime(far)}]  # fmt: skip
 
 
 def snapshot(http: requests.Session, sim: Simulator) -> tuple[dict[str, dict], dict[str, list], dict[str, list]]:
     """(messages by id, message label ids by id, session label ids by session id) over all of time so far."""
-    body = everything_until(sim.world.now + timedelta(days=400), sim)
-    messages = {m["questionId"]: m for m in all_rows(http, sim, "messages", body)}
+    filters = everything_until(sim.world.now + timedelta(days=400), sim)
+    messages = {m["questionId"]: m for m in all_rows(http, sim, "messages", filters)}
     message_labels = {q: sorted(label["id"] for label in m.get("labels", ())) for q, m in messages.items()}
-    sessions = all_rows(http, sim, "sessions", body, needToReturnSessionLabels="true")
+    sessions = all_rows(http, sim, "sessions", filters, needToReturnSessionLabels="true")
     session_labels = {s["sessionId"]: sorted(label["id"] for label in s.get("labels", ())) for s in sessions}
     return messages, message_labels, session_labels
 

@@ -15,6 +15,7 @@ from reporter_etl.simulator import Simulator, WorldConfig
 from reporter_etl.simulator.reports import CLIENT_COLUMNS, MESSAGE_COLUMNS, SESSION_COLUMNS
 from reporter_etl.simulator.server import format_api_datetime
 from tests.fixed_dates import TEST_END_DATE
+from tests.http_pages import all_rows
 
 TOKEN = "report-token"
 
@@ -36,19 +37,6 @@ def last_day(sim: Simulator) -> list[dict]:
     start = sim.world.end - timedelta(days=1)
     return [{"key": "MESSAGE_TIME", "type": "DATE_TIME_RANGE", "from": format_api_datetime(start),
              "to": format_api_datetime(sim.world.end - timedelta(milliseconds=1))}]  # fmt: skip
-
-
-def listed(sim: Simulator, http: requests.Session, entity: str, filters: list[dict]) -> list[dict]:
-    rows, page = [], 0
-    while True:
-        response = http.post(f"{sim.api_url}/{entity}/filter", params={"page": page, "size": 1000},
-                             json={"filters": filters}, timeout=60)  # fmt: skip
-        assert response.status_code == 200, response.text
-        data = response.json()
-        rows += data[entity]
-        page += 1
-        if page * 1000 >= data["paging"]["totalCount"]:
-            return rows
 
 
 def run_report(sim: Simulator, http: requests.Session, kind: str, body: dict, headers: dict | None = None,
@@ -90,7 +78,7 @@ def test_session_report_as_csv_holds_the_filtered_sessions(sim: Simulator, http:
     assert task["reportType"] == "SESSIONS" and task["fileName"].endswith(".csv")
     lines = read_csv(content, ";")
     assert lines[0] == [name for name, _ in SESSION_COLUMNS]
-    expected = {s["sessionId"] for s in listed(sim, http, "sessions", filters)}
+    expected = {s["sessionId"] for s in all_rows(http, sim, "sessions", filters)}
     column = lines[0].index("Session ID")
     assert {line[column] for line in lines[1:]} == expected
     assert len(lines) - 1 == task["totalCount"] == len(expected) > 0
@@ -102,7 +90,7 @@ def test_message_report_as_xlsx_holds_the_filtered_messages(sim: Simulator, http
     assert task["fileName"].endswith(".xlsx")
     rows = read_xlsx(content)
     assert rows[0] == [name for name, _ in MESSAGE_COLUMNS]
-    expected = [m["questionId"] for m in listed(sim, http, "messages", filters)]
+    expected = [m["questionId"] for m in all_rows(http, sim, "messages", filters)]
     column = rows[0].index("Message ID")
     assert [row[column] for row in rows[1:]] == expected
 
@@ -113,7 +101,7 @@ def test_client_report_without_header_and_custom_date_format(sim: Simulator, htt
     _, content = run_report(sim, http, "clients", {"filters": filters, "settings": settings},
                             headers={"Timezone": "180"})  # fmt: skip
     lines = read_csv(content, ",")
-    clients = listed(sim, http, "clients", filters)
+    clients = all_rows(http, sim, "clients", filters)
     names = [name for name, _ in CLIENT_COLUMNS]
     assert [line[names.index("Client ID")] for line in lines] == [c["id"] for c in clients]
     first = clients[0]["lastVisitDate"]  # e.g. 2024-05-31T21:05:00.000Z -> 01.06.2024 00:05 at UTC+3
@@ -126,7 +114,7 @@ def test_daily_telephony_and_client_list_reports(sim: Simulator, http: requests.
     _, daily = run_report(sim, http, "daily", {"date": day, "settings": {"fileType": "CSV"}})
     lines = read_csv(daily, ",")
     daily_ids = {line[lines[0].index("Message ID")] for line in lines[1:]}
-    assert daily_ids == {m["questionId"] for m in listed(sim, http, "messages", last_day(sim))}
+    assert daily_ids == {m["questionId"] for m in all_rows(http, sim, "messages", last_day(sim))}
     _, telephony = run_report(sim, http, "telephony", None, params={
         "startTime": format_api_datetime(sim.world.start), "endTime": format_api_datetime(sim.world.end)})
     rows = read_xlsx(telephony)  # no body, so the default settings: XLSX

@@ -13,6 +13,7 @@ import requests
 from reporter_etl.simulator import Simulator, WorldConfig
 from reporter_etl.simulator.server import format_api_datetime
 from tests.fixed_dates import TEST_END_DATE
+from tests.http_pages import all_rows
 
 TOKEN = "stats-token"
 BUCKET_MS = {"HOUR": 3_600_000, "DAY": 86_400_000}
@@ -55,20 +56,6 @@ EXTRA_FILTERS = {
 }  # fmt: skip
 
 
-def page_all(sim: Simulator, http: requests.Session, entity: str, filters: list[dict]) -> list[dict]:
-    rows, page = [], 0
-    while True:
-        response = http.post(f"{sim.api_url}/{entity}/filter", params={"page": page, "size": 1000},
-                             json={"filters": filters}, timeout=60)  # fmt: skip
-        assert response.status_code == 200, response.text
-        data = response.json()
-        rows += data[entity]
-        page += 1
-        if page * 1000 >= data["paging"]["totalCount"]:
-            assert len(rows) == data["paging"]["totalCount"]
-            return rows
-
-
 def bucket_of(api_time: str, interval: str, tz_minutes: int) -> int:
     """Start (epoch ms) of the HOUR/DAY bucket holding `api_time`, aligned to local time at the offset."""
     ms = int(datetime.fromisoformat(api_time.replace("Z", "+00:00")).timestamp() * 1000)
@@ -90,8 +77,8 @@ def stats(sim: Simulator, http: requests.Session, entity: str, filters: list[dic
 def test_stats_reconcile_with_lists(sim: Simulator, http: requests.Session, window: str, extra: str) -> None:
     start, end = windows(sim)[window]
     filters = [time_range("MESSAGE_TIME", start, end), *EXTRA_FILTERS[extra]]
-    messages = page_all(sim, http, "messages", filters)
-    sessions = page_all(sim, http, "sessions", filters)
+    messages = all_rows(http, sim, "messages", filters)
+    sessions = all_rows(http, sim, "sessions", filters)
     assert messages and sessions, "the case should select something"
     for interval, tz in (("DAY", 180), ("HOUR", 0)):
         for entity, rows, time_field in (("messages", messages, "timestamp"), ("sessions", sessions, "startTime")):
@@ -105,7 +92,7 @@ def test_stats_reconcile_with_lists(sim: Simulator, http: requests.Session, wind
 def test_session_start_time_filter_reconciles(sim: Simulator, http: requests.Session) -> None:
     start, end = windows(sim)["one day"]
     filters = [time_range("SESSION_START_TIME", start, end)]
-    sessions = page_all(sim, http, "sessions", filters)
+    sessions = all_rows(http, sim, "sessions", filters)
     dto = stats(sim, http, "sessions", filters, "DAY", 0)
     assert dto["totalCount"] == len(sessions) > 0
     assert all(start <= datetime.fromisoformat(s["startTime"].replace("Z", "+00:00")) < end for s in sessions)
@@ -116,5 +103,5 @@ def test_unique_clients_and_session_count_match_the_lists(sim: Simulator, http: 
     [count] = http.get(f"{sim.api_url}/projects/sessions/count", timeout=30).json()
     [unique] = http.get(f"{sim.api_url}/stats/unique-clients", timeout=30).json()
     assert count["projectShortName"] == unique["projectShortName"] == sim.world.project_short_name
-    assert count["amount"] == len(page_all(sim, http, "sessions", whole))
-    assert unique["totalCount"] == len(page_all(sim, http, "clients", []))
+    assert count["amount"] == len(all_rows(http, sim, "sessions", whole))
+    assert unique["totalCount"] == len(all_rows(http, sim, "clients", []))
