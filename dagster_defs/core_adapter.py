@@ -1,0 +1,257 @@
+"""The one place where Dagster code calls the reporter_etl core.
+
+Assets and checks call these functions only; when the core's public sync API lands, this file is all that
+changes.  Nothing here imports Dagster, and nothing here reaches into private members of the core.
+
+Resuming: a day range is one Dagster run (a partition, or a single-run backfill).  When that run is retried or
+re-executed from failure, days whose windows were committed since the original run began are not read again:
+``resume_since`` is the start of the original run, and only the remaining days are synced.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from reporter_etl.api import ReporterClient, RetryPolicy
+from reporter_etl.api.filters import message_time
+from reporter_etl.sync import Syncer, SyncError, SyncEvent
+from reporter_etl.warehouse import WINDOW_ENTITIES, Warehouse, open_readonly
+from reporter_etl.windows import Window, day_window, day_windows, zone
+
+log = logging.getLogger(__name__)
+
+# The tables one day window writes, in one transaction: the three entities and the label links derived from them.
+DAY_TABLES = ("messages", "sessions", "clients", "message_label_links", "session_label_links")
+CATALOG_TABLES = ("message_labels", "message_label_groups", "session_labels", "experiments",
+                  "experiment_session_counts")  # fmt: skip
+STATS_METRICS = ("messages", "sessions")
+
+
+class CoreError(RuntimeError):
+    """A call into the core cannot go on; the message says why and never holds the token."""
+
+
+@dataclass(frozen=True)
+class CoreSettings:
+    """One project's connection and warehouse settings, made once per run from the resources."""
+
+    base_url: str
+    token: str = field(repr=False)
+    timezone: str
+    db_path: str
+    project: str  # the platform's projectShortName the token must belong to
+    lock_timeout_s: float = 60.0
+    max_attempts: int = 6
+    retry_base_delay_s: float = 0.5
+    retry_max_delay_s: float = 30.0
+
+    def client(self) -> ReporterClient:
+        retry = RetryPolicy(
+            max_attempts=self.max_attempts,
+            base_delay=self.retry_base_delay_s,
+            max_delay=self.retry_max_delay_s,
+            retry_after_cap=max(self.retry_max_delay_s, 1.0),
+        )
+        return ReporterClient(self.base_url, self.token, retry=retry)
+
+    def open_warehouse(self) -> Warehouse:
+        Path(self.db_path).parent.mkdir(parents=True, exist_ok=True)
+        return Warehouse.open(self.db_path, lock_timeout=self.lock_timeout_s)
+
+
+@dataclass
+class DaysSynced:
+    project: str
+    first_day: date
+    last_day: date
+    days_read: list[date]
+    days_resumed: list[date]  # committed earlier in this run (before a retry), not read again
+    rows_read: dict[str, int]  # per entity, as read from the API
+    rows_written: dict[str, int]  # per raw table, rows now carrying this run's load
+    requests: int
+    seconds: float
+    new_fields: dict[str, list[str]]
+    platform_counts: dict[str, dict[str, int]]  # day -> metric -> the platform's own count
+    core_run_ids: list[str]
+
+
+@dataclass
+class CatalogsRefreshed:
+    project: str
+    rows: dict[str, int]
+    requests: int
+    seconds: float
+
+
+@dataclass
+class StatsLoaded:
+    project: str
+    rows: int
+    values: dict[str, dict[str, int]]  # day -> metric -> value
+    requests: int
+    seconds: float
+
+
+def _check_project(syncer: Syncer, expected: str) -> str:
+    try:
+        project = syncer.discover_project()
+    except SyncError as exc:
+        raise CoreError(str(exc)) from None
+    if project != expected:
+        raise CoreError(
+            f"the token gives access to project {project!r}, but this code location expects {expected!r}: "
+            f"check the project's token variable and short_name in the projects file"
+        )
+    return project
+
+
+def days_committed_since(settings: CoreSettings, first: date, last: date, since: datetime) -> list[date]:
+    """Days of [first, last] whose windows were all committed at or after ``since``."""
+    tz = zone(settings.timezone)
+    wanted = {(w.start, w.end): w.day for w in day_windows(first, last, tz)}
+    if not Path(settings.db_path).exists():
+        return []
+    con = open_readonly(settings.db_path, timeout=settings.lock_timeout_s)
+    try:
+        rows = con.execute(
+            "SELECT window_start, window_end, count(DISTINCT entity) FROM meta.sync_state "
+            "WHERE project_short_name = ? AND status = 'done' AND completed_at >= ? AND entity IN "
+            "(SELECT unnest(?)) GROUP BY ALL",
+            [settings.project, since, list(WINDOW_ENTITIES)],
+        ).fetchall()
+    finally:
+        con.close()
+    done = []
+    for start, end, entities in rows:
+        day = wanted.get((start.astimezone(UTC), end.astimezone(UTC)))
+        if day is not None and entities == len(WINDOW_ENTITIES):
+            done.append(day)
+    return sorted(done)
+
+
+def _runs_of_days(days: list[date]) -> list[tuple[date, date]]:
+    """Consecutive days grouped into (first, last) ranges."""
+    ranges: list[tuple[date, date]] = []
+    for day in days:
+        if ranges and ranges[-1][1] + timedelta(days=1) == day:
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
+
+
+def sync_days(
+    settings: CoreSettings,
+    first: date,
+    last: date,
+    *,
+    resume_since: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> DaysSynced:
+    """Sync every local day of [first, last] (both included) in one run of the core."""
+    if last < first:
+        raise CoreError(f"the day range ends ({last}) before it starts ({first})")
+    started = time.perf_counter()
+    say = progress or (lambda text: None)
+    resumed = days_committed_since(settings, first, last, resume_since) if resume_since else []
+    remaining = [w.day for w in day_windows(first, last, zone(settings.timezone)) if w.day not in set(resumed)]
+    if resumed:
+        say(f"resuming: {len(resumed)} day(s) already committed by this run ({resumed[0]}..{resumed[-1]}), "
+            f"{len(remaining)} left")  # fmt: skip
+    result = DaysSynced(settings.project, first, last, [], resumed, {}, {}, 0, 0.0, {}, {}, [])
+
+    def report(event: SyncEvent) -> None:
+        if event.kind == "window_done" and event.report is not None:
+            rows = event.report.rows
+            say(f"day {event.window} committed ({event.done}/{event.total}): "
+                f"{rows.get('messages', 0)} messages, {rows.get('sessions', 0)} sessions, "
+                f"{rows.get('clients', 0)} clients")  # fmt: skip
+
+    with settings.client() as client, settings.open_warehouse() as wh:
+        syncer = Syncer(client, wh, timezone=settings.timezone, progress=report)
+        _check_project(syncer, settings.project)
+        for range_first, range_last in _runs_of_days(remaining):
+            run = syncer.run(start=range_first, end=range_last)
+            result.core_run_ids.append(run.run_id)
+            result.days_read.extend(sorted({r.window.day for r in run.windows}))
+            for entity, count in run.rows.items():
+                result.rows_read[entity] = result.rows_read.get(entity, 0) + count
+            for entity, names in run.new_fields.items():
+                result.new_fields[entity] = sorted(set(result.new_fields.get(entity, [])) | set(names))
+            for report_ in run.windows:
+                result.platform_counts[report_.window.day.isoformat()] = dict(report_.api_totals)
+        result.requests = client.request_count
+    result.rows_written = rows_of_runs(settings.db_path, DAY_TABLES, result.core_run_ids)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def refresh_catalogs(settings: CoreSettings) -> CatalogsRefreshed:
+    """Replace the project's catalogs (labels, groups, experiments and their session counts)."""
+    started = time.perf_counter()
+    with settings.client() as client, settings.open_warehouse() as wh:
+        syncer = Syncer(client, wh, timezone=settings.timezone)
+        project = _check_project(syncer, settings.project)
+        run_id = wh.begin_run(project)
+        try:
+            rows = syncer.refresh_catalogs(project, run_id)
+        except BaseException as exc:
+            wh.finish_run(run_id, status="failed", error_message=type(exc).__name__, request_count=client.request_count)
+            raise
+        wh.finish_run(run_id, request_count=client.request_count)
+        requests = client.request_count
+    return CatalogsRefreshed(project, dict(rows), requests, time.perf_counter() - started)
+
+
+def _offset_minutes(window: Window, tz_name: str) -> int:
+    offset = window.start.astimezone(zone(tz_name)).utcoffset() or timedelta(0)
+    return int(offset.total_seconds() // 60)
+
+
+def load_platform_daily_stats(settings: CoreSettings, first: date, last: date) -> StatsLoaded:
+    """The platform's own daily counts of [first, last] into raw.api_daily_stats, one local day at a time
+    (a day's UTC offset can differ from the next one's across a DST change)."""
+    started = time.perf_counter()
+    tz = zone(settings.timezone)
+    values: dict[str, dict[str, int]] = {}
+    rows: list[dict[str, Any]] = []
+    with settings.client() as client, settings.open_warehouse() as wh:
+        syncer = Syncer(client, wh, timezone=settings.timezone)
+        project = _check_project(syncer, settings.project)
+        for window in day_windows(first, last, tz):
+            offset = _offset_minutes(window, settings.timezone)
+            for metric, call in (("messages", client.message_stats), ("sessions", client.session_stats)):
+                body: Any = call([message_time(window.start, window.end)], interval_type="DAY", timezone_offset=offset)
+                value = int(body["totalCount"])
+                values.setdefault(window.day.isoformat(), {})[metric] = value
+                rows.append({"metric": metric, "day": window.day, "value": value, "tz_offset_minutes": offset})
+        run_id = wh.begin_run(project, requested_start=day_window(first, tz).start,
+                              requested_end=day_window(last, tz).end)  # fmt: skip
+        written = wh.upsert_daily_stats(project, run_id, rows)
+        wh.finish_run(run_id, request_count=client.request_count)
+        requests = client.request_count
+    return StatsLoaded(project, written, values, requests, time.perf_counter() - started)
+
+
+def rows_of_runs(db_path: str, tables: Iterable[str], run_ids: list[str]) -> dict[str, int]:
+    """Rows of each raw table last written by one of the core runs ``run_ids``."""
+    if not run_ids:
+        return dict.fromkeys(tables, 0)
+    con = open_readonly(db_path, timeout=60)
+    try:
+        return {
+            table: int(
+                con.execute(
+                    f"SELECT count(*) FROM raw.{table} WHERE _sync_run_id IN (SELECT unnest(?))", [run_ids]
+                ).fetchone()[0]
+            )  # fmt: skip
+            for table in tables
+        }
+    finally:
+        con.close()

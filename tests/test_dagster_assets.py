@@ -1,0 +1,131 @@
+"""The Dagster code location in process against the simulator over HTTP, into a real DuckDB file."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from dagster_defs.projects import load_location
+from reporter_etl.simulator import Simulator, WorldConfig
+from reporter_etl.windows import day_window, zone
+from tests.dagster_support import SimProject, definitions, job_name, materializations, run_range, write_projects_file
+from tests.fixed_dates import TEST_END_DATE
+from tests.sync_support import assert_equals_truth, table_snapshot
+
+TOKEN = "dagster-test-token-5b9e"
+TOKEN_ENV = "REPORTER_TEST_TOKEN"
+TZ = "Europe/Moscow"
+END = TEST_END_DATE
+
+
+def sim_project(sim: Simulator, first_day, token_env: str = TOKEN_ENV, timezone: str = TZ) -> SimProject:
+    return SimProject(sim.world.project_short_name, sim.base_url, token_env, timezone, first_day)
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    return monkeypatch
+
+
+def test_a_three_day_range_equals_the_ground_truth_and_again_changes_nothing(tmp_path: Path, env) -> None:
+    config = WorldConfig(seed=21, days=3, end_date=END, messages_per_day=200, timezone=TZ)
+    first = END - timedelta(days=2)
+    db = tmp_path / "w.duckdb"
+    with Simulator(config, token=TOKEN) as sim, dg.DagsterInstance.ephemeral() as instance:
+        location = load_location(write_projects_file(tmp_path / "projects.toml", db, [sim_project(sim, first)]))
+        defs = definitions(location)
+        result = run_range(defs, job_name(location), first, END, instance)
+        assert result.success
+        tz = zone(TZ)
+        counts = assert_equals_truth(db, sim.world, day_window(first, tz).start, day_window(END, tz).end)
+        prefix = location.projects[0].prefix
+        meta = materializations(result)
+        assert meta[f"{prefix}/raw/messages"]["rows_loaded"] == counts["messages"]
+        assert meta[f"{prefix}/raw/sessions"]["rows_loaded"] >= counts["sessions"]  # a session crossing midnight
+        assert meta[f"{prefix}/raw/messages"]["days_read"] == 3
+        assert meta[f"{prefix}/raw/messages"]["requests"] > 0
+        before = table_snapshot(db)
+        again = run_range(defs, job_name(location), first, END, instance)
+        assert again.success
+        assert table_snapshot(db) == before
+        checks = {(e.asset_key.path[-1], e.check_name): e.passed for e in again.get_asset_check_evaluations()}
+        assert checks and all(checks.values()), checks
+
+
+def _plant(db: Path, *statements: str) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    try:
+        for statement in statements:
+            con.execute(statement)
+    finally:
+        con.close()
+
+
+def _check_outcomes(defs: dg.Definitions, prefix: str, instance: dg.DagsterInstance) -> dict[tuple[str, str], bool]:
+    result = defs.resolve_job_def(f"{prefix}_checks").execute_in_process(instance=instance)
+    assert result.success
+    assert not result.get_asset_materialization_events(), "the checks job must not sync"
+    return {(e.asset_key.path[-1], e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+
+
+def test_checks_pass_on_a_correct_warehouse_and_fail_on_planted_errors(tmp_path: Path, env) -> None:
+    with dg.DagsterInstance.ephemeral() as instance:
+        _checks_on_planted_errors(tmp_path, instance)
+
+
+def _checks_on_planted_errors(tmp_path: Path, instance: dg.DagsterInstance) -> None:
+    config = WorldConfig(seed=22, days=3, end_date=END, messages_per_day=150, timezone=TZ)
+    first = END - timedelta(days=2)
+    middle = first + timedelta(days=1)
+    db = tmp_path / "w.duckdb"
+    with Simulator(config, token=TOKEN) as sim:
+        location = load_location(write_projects_file(tmp_path / "projects.toml", db, [sim_project(sim, first)]))
+        prefix = location.projects[0].prefix
+        defs = definitions(location)
+        assert run_range(defs, job_name(location), first, END, instance).success
+    clean = _check_outcomes(defs, prefix, instance)
+    assert len(clean) == 10 and all(clean.values()), clean
+
+    _plant(db, "INSERT INTO raw.messages SELECT * FROM raw.messages LIMIT 1",
+           "INSERT INTO raw.session_label_links SELECT * FROM raw.session_label_links LIMIT 1")  # fmt: skip
+    planted = _check_outcomes(defs, prefix, instance)
+    assert not planted[("messages", "unique_natural_key")]
+    assert not planted[("session_label_links", "unique_natural_key")]
+    assert planted[("sessions", "unique_natural_key")] and planted[("clients", "unique_natural_key")]
+    assert not planted[("messages", "matches_platform_daily_counts")]  # the duplicate is one message too many
+    assert planted[("messages", "no_missing_days")]
+
+    tz = zone(TZ)
+    window = day_window(middle, tz)
+    _plant(db, "DELETE FROM raw.messages WHERE rowid IN (SELECT max(rowid) FROM raw.messages GROUP BY question_id "
+               "HAVING count(*) > 1)",
+           "DELETE FROM raw.session_label_links WHERE rowid IN (SELECT max(rowid) FROM raw.session_label_links "
+               "GROUP BY session_id, label_id HAVING count(*) > 1)",
+           f"DELETE FROM meta.sync_state WHERE window_start = '{window.start.isoformat()}'",
+           f"DELETE FROM raw.messages WHERE message_time >= '{window.start.isoformat()}' "
+           f"AND message_time < '{window.end.isoformat()}'")  # fmt: skip
+    missing = _check_outcomes(defs, prefix, instance)
+    assert missing[("messages", "unique_natural_key")] and missing[("session_label_links", "unique_natural_key")]
+    assert not missing[("messages", "no_missing_days")]
+    assert not missing[("messages", "matches_platform_daily_counts")]
+
+    # Sync the missing day again: the warehouse is whole; then one day's count differs from the platform's.
+    with Simulator(config, token=TOKEN) as sim:
+        location = load_location(write_projects_file(tmp_path / "projects.toml", db, [sim_project(sim, first)]))
+        defs = definitions(location)
+        assert run_range(defs, job_name(location), middle, middle, instance).success
+        assert all(_check_outcomes(defs, prefix, instance).values())
+    in_window = f"message_time >= '{window.start.isoformat()}' AND message_time < '{window.end.isoformat()}'"
+    _plant(
+        db,
+        f"DELETE FROM raw.messages WHERE question_id = (SELECT min(question_id) FROM raw.messages WHERE {in_window})",
+    )
+    differs = _check_outcomes(defs, prefix, instance)
+    assert not differs[("messages", "matches_platform_daily_counts")]
+    assert differs[("messages", "no_missing_days")] and differs[("messages", "unique_natural_key")]
