@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint bench clean
+.PHONY: test demo dagster browser-deps lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,15 +16,25 @@ $(STAMP): $(BIN)/python pyproject.toml
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -q
 
 demo: $(STAMP)
 	$(BIN)/reporter-etl demo
 
+# The simulator, a demo warehouse synced through Dagster, and the Dagster UI on http://127.0.0.1:3000.
+dagster: $(STAMP)
+	$(BIN)/python -m dagster_defs.demo
+
+# Headless Chromium for the browser test of the Dagster UI (Debian's package; needs root or sudo).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache demo.duckdb
+	rm -rf $(VENV) .pytest_cache .ruff_cache demo.duckdb .dagster-demo

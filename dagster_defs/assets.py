@@ -164,30 +164,38 @@ def catalogs_asset(project: ProjectConfig) -> dg.AssetsDefinition:
 def daily_stats_asset(project: ProjectConfig, partitions: dg.DailyPartitionsDefinition) -> dg.AssetsDefinition:
     api_key = api_resource_key(project)
 
-    @dg.asset(
-        key=raw_key(project, "api_daily_stats"),
-        group_name=raw_group(project),
+    # A multi_asset of one spec, like the others (the plain asset decorator flags backfill_policy as beta).
+    @dg.multi_asset(
+        name=f"{project.prefix}_api_daily_stats",
+        specs=[
+            dg.AssetSpec(
+                key=raw_key(project, "api_daily_stats"),
+                group_name=raw_group(project),
+                kinds={"duckdb"},
+                freshness_policy=freshness(),
+                metadata={"table": "raw.api_daily_stats", "project": project.short_name},
+                description="The platform's own daily counts (messages, sessions), kept to reconcile the raw "
+                "tables with.",
+            )
+        ],
         partitions_def=partitions,
         backfill_policy=BACKFILL_POLICY,
         pool=WAREHOUSE_POOL,
         required_resource_keys={api_key, WAREHOUSE_KEY},
-        kinds={"duckdb"},
-        freshness_policy=freshness(),
-        metadata={"table": "raw.api_daily_stats", "project": project.short_name},
-        description="The platform's own daily counts (messages, sessions), kept to reconcile the raw tables with.",
     )
     def api_daily_stats(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         first, last = day_range(context)
         settings = core_settings(getattr(context.resources, api_key), getattr(context.resources, WAREHOUSE_KEY))
         loaded = core_adapter.load_platform_daily_stats(settings, first, last)
         return dg.MaterializeResult(
+            asset_key=raw_key(project, "api_daily_stats"),
             metadata={
                 "rows_loaded": dg.MetadataValue.int(loaded.rows),
                 "window": _window_text(project, first, last),
                 "requests": dg.MetadataValue.int(loaded.requests),
                 "duration_s": dg.MetadataValue.float(round(loaded.seconds, 3)),
                 "values": dg.MetadataValue.json(loaded.values),
-            }
+            },
         )
 
     return api_daily_stats

@@ -36,4 +36,7 @@ def build_definitions(location: LocationConfig, resources: Mapping[str, Any] | N
     )
 
 
-defs = build_definitions(load_location())
+@dg.definitions
+def defs() -> dg.Definitions:
+    # Built when Dagster loads the code location, not on import, so importing this module reads no file.
+    return build_definitions(load_location())
