@@ -120,7 +120,10 @@ def dagster_ui(setup: DemoSetup, port: int, *, command: str = "dagster-webserver
         argv = [str(bin_dir / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)]
     else:
         argv = [str(bin_dir / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port)]
-    argv += ["-m", "dagster_defs.definitions"]
+    workspace = setup.directory / "workspace.yaml"
+    workspace.write_text("load_from:\n  - python_module:\n      module_name: dagster_defs.definitions\n"
+                         "      location_name: reporter_etl\n", encoding="utf-8")  # fmt: skip
+    argv += ["-w", str(workspace)]
     output = open(log_path, "wb") if log_path else None  # noqa: SIM115 - closed below; None: this terminal
     # Run from the demo directory: the repository's dagster.yaml is copied into DAGSTER_HOME already.
     process = subprocess.Popen(
