@@ -369,3 +369,28 @@ def test_bad_input_is_refused() -> None:
     row = BranchOutcome("exp", "a", "success", Moments(3, 1, 1))
     with pytest.raises(ValueError, match="duplicate"):
         compare_experiments([row, row])
+
+
+def test_sums_from_duckdb_give_scipy_results() -> None:
+    """The sums as a SQL model computes them (exact HUGEINT over integers, fsum over doubles) lose nothing."""
+    duckdb = pytest.importorskip("duckdb")
+    rng = np.random.default_rng(17)
+    sessions = {
+        "a": (rng.integers(1_000, 4_000_000, 300_000), rng.lognormal(5.0, 1.2, 300_000)),
+        "b": (rng.integers(1_000, 3_900_000, 250_000), rng.lognormal(5.01, 1.0, 250_000)),
+    }
+    con = duckdb.connect()
+    con.execute("CREATE TABLE s (branch VARCHAR, duration_ms BIGINT, duration_s DOUBLE)")
+    for branch, (ms, sec) in sessions.items():
+        con.execute("INSERT INTO s SELECT ?, unnest(?), unnest(?)", [branch, ms.tolist(), sec.tolist()])
+    sums = con.execute(
+        """SELECT branch, count(*), sum(duration_ms::HUGEINT * duration_ms), sum(duration_ms),
+                  fsum(duration_s), fsum(duration_s * duration_s)
+           FROM s GROUP BY branch ORDER BY branch"""
+    ).fetchall()
+    moments = {b: (Moments(n, ms_sum, ms_sq), Moments(n, s_sum, s_sq)) for b, n, ms_sq, ms_sum, s_sum, s_sq in sums}
+    for index in (0, 1):
+        result = compare(moments["a"][index], moments["b"][index])
+        welch = sps.ttest_ind(sessions["b"][index], sessions["a"][index], equal_var=False)
+        assert close(result.p_value, welch.pvalue)
+        assert close(result.abs_ci_low, welch.confidence_interval().low)
