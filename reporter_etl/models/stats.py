@@ -410,8 +410,9 @@ def _experiment_rows(
             comparison = comparisons.get(outcome)
             inverse = outcome in lower_is_better
             chance = comparison.chance_to_beat_control if comparison is not None else None
-            if chance is not None and inverse:
-                chance = 1.0 - chance
+            if chance is not None and inverse and comparison is not None and comparison.abs_se:
+                # Phi(-d / SE) rather than 1 - Phi(d / SE): keeps the digits of a chance near 0.
+                chance = float(distributions.norm.cdf(-comparison.abs_diff / comparison.abs_se))
             if srm_flag:
                 verdict = VERDICT_SRM
             elif is_control:
