@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,6 +20,14 @@ from typing import Any
 
 from reporter_etl.api import ReporterClient, RetryPolicy
 from reporter_etl.api.filters import message_time
+from reporter_etl.models import (
+    Model,
+    ModelsConfig,
+    build_warehouse_models,
+    config_from_mapping,
+    load_models,
+    run_checks,
+)
 from reporter_etl.sync import Syncer, SyncError, SyncEvent
 from reporter_etl.warehouse import WINDOW_ENTITIES, Warehouse, open_readonly
 from reporter_etl.windows import Window, day_window, day_windows, zone
@@ -255,3 +263,57 @@ def rows_of_runs(db_path: str, tables: Iterable[str], run_ids: list[str]) -> dic
         }
     finally:
         con.close()
+
+
+# ---- the SQL models (reporter_etl.models) ------------------------------------------------------------------------
+
+
+def model_list() -> list[Model]:
+    """Every model (staging, marts, Python models, checks), dependencies first, as the core lists them."""
+    return load_models()
+
+
+def models_config(section: Mapping[str, Any] | None, default_timezone: str) -> ModelsConfig:
+    """The ``[models]`` section of the projects file; local days default to the first project's zone."""
+    values = dict(section or {})
+    values.setdefault("timezone", default_timezone)
+    return config_from_mapping(values, "[models]")
+
+
+@dataclass
+class ModelBuilt:
+    name: str
+    action: str  # "view", "table", "range", "python"
+    rows: int | None
+    seconds: float
+
+
+def build_model(db_path: str, model: Model, config: ModelsConfig, *, start: date | None = None,
+                end: date | None = None, lock_timeout_s: float = 60.0) -> ModelBuilt:  # fmt: skip
+    """Build one model under the warehouse's writer lock: a daily mart for [start, end], anything else whole."""
+    report = build_warehouse_models(db_path, config=config, start=start, end=end, models=[model],
+                                    lock_timeout=lock_timeout_s)  # fmt: skip
+    [run] = report.runs
+    return ModelBuilt(run.name, run.action, run.rows, run.seconds)
+
+
+@dataclass
+class ModelCheckOutcome:
+    name: str
+    passed: bool
+    offending_rows: int
+    columns: tuple[str, ...]
+    examples: list[list[Any]]
+
+
+def run_model_checks(db_path: str, checks: list[Model], config: ModelsConfig) -> list[ModelCheckOutcome]:
+    """Each check of ``sql/checks`` on a read-only connection: the rows it returns are what is wrong."""
+    con = open_readonly(db_path, timeout=60)
+    try:
+        results = run_checks(con, checks, config=config)
+    finally:
+        con.close()
+    return [
+        ModelCheckOutcome(r.name, r.passed, len(r.rows), r.columns, [[str(v) for v in row] for row in r.rows[:5]])
+        for r in results
+    ]

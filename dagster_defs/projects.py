@@ -15,6 +15,9 @@ A TOML file (``projects.toml`` in the working directory, or the file named by ``
     nightly_at = "03:30"              # optional: local time of the nightly run
     key_prefix = "acme"               # optional: asset key prefix (default: short_name with _ for other chars)
 
+    [models]                          # optional: settings of the SQL models (see the README), shared by all
+    timezone = "Europe/Moscow"        # projects; local days default to the first project's zone
+
 Only names of environment variables live here, so the file is safe to commit.
 """
 
@@ -23,9 +26,11 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECTS_FILE_ENV = "REPORTER_ETL_PROJECTS"
@@ -68,6 +73,7 @@ class LocationConfig:
     db_path: str
     projects: tuple[ProjectConfig, ...]
     source: str  # the file it was read from, for messages
+    models: Mapping[str, Any] = field(default_factory=dict)  # the [models] section (reporter_etl.models.config)
 
 
 def default_prefix(short_name: str) -> str:
@@ -112,7 +118,10 @@ def parse_location(data: dict, source: str, environ: dict[str, str]) -> Location
             if value in seen:
                 raise ProjectsFileError(f"{source}: two projects share the {attribute} {value!r}")
             seen.add(value)
-    return LocationConfig(db_path=db_path, projects=projects, source=source)
+    models = data.get("models") or {}
+    if not isinstance(models, dict):
+        raise ProjectsFileError(f"{source}: [models] must be a table")
+    return LocationConfig(db_path=db_path, projects=projects, source=source, models=models)
 
 
 def _project(item: object, number: int, source: str, default_base_url: str) -> ProjectConfig:

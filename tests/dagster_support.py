@@ -16,8 +16,6 @@ from dagster_defs.projects import PROJECTS_FILE_ENV, LocationConfig, load_locati
 from dagster_defs.resources import WAREHOUSE_KEY, ReporterApiResource, WarehouseResource, api_resource_key
 from dagster_defs.schedules import RANGE_END_TAG, RANGE_START_TAG
 
-IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
-
 
 @dataclass(frozen=True)
 class SimProject:

@@ -10,6 +10,7 @@ import pytest
 
 from dagster_defs.projects import load_location
 from reporter_etl.simulator import Simulator, WorldConfig
+from reporter_etl.warehouse import open_readonly
 from reporter_etl.windows import day_window, zone
 from tests.dagster_support import SimProject, definitions, job_name, materializations, run_range, write_projects_file
 from tests.fixed_dates import TEST_END_DATE
@@ -48,6 +49,24 @@ def test_a_three_day_range_equals_the_ground_truth_and_again_changes_nothing(tmp
         assert meta[f"{prefix}/raw/sessions"]["rows_loaded"] >= counts["sessions"]  # a session crossing midnight
         assert meta[f"{prefix}/raw/messages"]["days_read"] == 3
         assert meta[f"{prefix}/raw/messages"]["requests"] > 0
+        # The models ran on top, in the same run: daily marts for the range, per local day of the project.
+        assert meta["marts/daily_conversations"]["action"] in ("range", "table")
+        assert {"staging/messages", "marts/session_facts"} <= meta.keys()
+        con = open_readonly(db)
+        try:
+            per_day = dict(
+                con.execute("select day, sum(messages) from marts.daily_conversations group by day").fetchall()
+            )
+        finally:
+            con.close()
+        for n in range(3):
+            window = day_window(first + timedelta(days=n), tz)
+            assert per_day[window.day] == len(list(sim.world.truth_messages(window.start, window.end)))
+        graph = defs.resolve_asset_graph()
+        staging, mart = dg.AssetKey(["staging", "messages"]), dg.AssetKey(["marts", "daily_conversations"])
+        assert dg.AssetKey([prefix, "raw", "messages"]) in graph.get(staging).parent_keys
+        assert graph.get(mart).partitions_def == graph.get(dg.AssetKey([prefix, "raw", "messages"])).partitions_def
+        assert graph.get(staging).partitions_def is None
         before = table_snapshot(db)
         again = run_range(defs, job_name(location), first, END, instance)
         assert again.success
@@ -90,13 +109,14 @@ def _checks_on_planted_errors(tmp_path: Path, instance: dg.DagsterInstance) -> N
         defs = definitions(location)
         assert run_range(defs, job_name(location), first, END, instance).success
     clean = _check_outcomes(defs, prefix, instance)
-    assert len(clean) == 10 and all(clean.values()), clean
+    assert len(clean) == 11 and all(clean.values()), clean  # 10 of the raw layer, and sql/checks/raw_unique_keys
 
     _plant(db, "INSERT INTO raw.messages SELECT * FROM raw.messages LIMIT 1",
            "INSERT INTO raw.session_label_links SELECT * FROM raw.session_label_links LIMIT 1")  # fmt: skip
     planted = _check_outcomes(defs, prefix, instance)
     assert not planted[("messages", "unique_natural_key")]
     assert not planted[("session_label_links", "unique_natural_key")]
+    assert not planted[("messages", "raw_unique_keys")]  # the SQL check of the models layer sees it too
     assert planted[("sessions", "unique_natural_key")] and planted[("clients", "unique_natural_key")]
     assert not planted[("messages", "matches_platform_daily_counts")]  # the duplicate is one message too many
     assert planted[("messages", "no_missing_days")]

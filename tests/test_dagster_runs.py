@@ -16,7 +16,6 @@ from reporter_etl.simulator import FaultConfig, Simulator, WorldConfig
 from reporter_etl.warehouse import open_readonly
 from reporter_etl.windows import day_window, zone
 from tests.dagster_support import (
-    IN_PROCESS,
     SimProject,
     check_results,
     definitions,
@@ -96,7 +95,7 @@ def test_a_run_failing_mid_range_resumes_with_the_remaining_days_and_keeps_no_to
         watcher = threading.Thread(target=arm_failure_after_first_day, args=(sim, instance, stop), daemon=True)
         watcher.start()
         try:
-            failed = dg.execute_job(job, instance, run_config=IN_PROCESS, tags=range_tags(first, END))
+            failed = dg.execute_job(job, instance, tags=range_tags(first, END))
         finally:
             stop.set()
             watcher.join(timeout=10)
@@ -108,7 +107,7 @@ def test_a_run_failing_mid_range_resumes_with_the_remaining_days_and_keeps_no_to
         # As the UI's "re-execute from failure": the parent's partition range tags, only the failed steps.
         parent_tags = instance.get_run_by_id(failed.run_id).tags
         retried = dg.execute_job(
-            job, instance, run_config=IN_PROCESS, tags={k: v for k, v in parent_tags.items() if "partition" in k},
+            job, instance, tags={k: v for k, v in parent_tags.items() if "partition" in k},
             reexecution_options=dg.ReexecutionOptions.from_failure(failed.run_id, instance),
         )  # fmt: skip
         assert retried.success
@@ -152,16 +151,24 @@ def test_two_projects_in_one_code_location_write_one_warehouse_and_stay_apart(
         defs = definitions(location)
         prefixes = [p.prefix for p in location.projects]
         keys = {key.path[0] for key in defs.resolve_asset_graph().get_all_asset_keys()}
-        assert keys == set(prefixes)
+        assert keys == {*prefixes, "staging", "marts"}  # the models are the warehouse's, shared by both
         results = [run_range(defs, job_name(location, n), first, END, instance) for n in range(2)]
         assert all(result.success for result in results)
         for sim, prefix, result in zip((shop, bank), prefixes, results, strict=True):
             tz = zone(sim.world.config.timezone)
             assert_equals_truth(db, sim.world, day_window(first, tz).start, day_window(END, tz).end)
-            assert {key.split("/")[0] for key in materializations(result)} == {prefix}
+            assert {key.split("/")[0] for key in materializations(result)} - {"staging", "marts"} == {prefix}
             checks = check_results(result)
-            assert checks and all(e.passed for e in checks.values())
-            assert {key[0].split("/")[0] for key in checks} == {prefix}
+            assert checks and all(e.passed for e in checks.values()), checks
+            assert {key[0].split("/")[0] for key in checks} - {"staging", "marts"} == {prefix}
+        # The shop's days are the models' days (UTC, same start): its nightly run builds the models too; the bank
+        # (Tokyo) leaves them to the models' own nightly run.
+        assert "marts/daily_conversations" in materializations(results[0])
+        assert not any(key.startswith("marts/") for key in materializations(results[1]))
+        assert {s.name for s in defs.schedules} >= {
+            f"{prefixes[1]}_nightly_schedule",
+            "warehouse_models_nightly_schedule",
+        }
         con = open_readonly(db)
         try:
             for table in ("messages", "sessions", "clients", "message_labels", "experiments", "api_daily_stats"):

@@ -45,7 +45,7 @@ def test_the_nightly_run_asks_for_the_last_local_day_and_the_lookback_in_one_run
     assert keys == ["2026-03-02", "2026-03-03", "2026-03-04"]
 
 
-def test_the_nightly_range_across_a_dst_change_and_near_the_start_date() -> None:
+def test_the_Nightly_across_a_dst_change_and_near_the_start_date() -> None:
     la = project("America/Los_Angeles", start=date(2026, 3, 7), lookback=3, at=time(3, 30))
     defs = build_definitions(location(la))
     name = "shop_1_ab_nightly_schedule"

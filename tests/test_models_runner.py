@@ -41,10 +41,14 @@ def test_inputs_and_order_come_from_the_parser_not_from_the_text(tmp_path: Path)
     write(tmp_path, "staging/a.sql", "with source as (select * from raw.things) select * from source")
     # b reads c (a model), names marts.zzz in a comment and marts.yyy in a string, and has a CTE called `a`:
     # only marts.c is an input, so c must be built before b although b sorts first.
-    write(tmp_path, "marts/b.sql", """-- marts.b: reads marts.c; see also marts.zzz
+    write(
+        tmp_path,
+        "marts/b.sql",
+        """-- marts.b: reads marts.c; see also marts.zzz
 with a as (select * from marts.c where note <> 'from marts.yyy'),
 final as (select * from a where day between getvariable('start_day') and getvariable('end_day'))
-select * from final""")
+select * from final""",
+    )
     write(tmp_path, "marts/c.sql", "with final as (select x as note, current_date as day from staging.a) "
                                    "select * from final")  # fmt: skip
     write(tmp_path, "checks/c_has_rows.sql", "select 1 as problem from marts.c having count(*) = 0")
@@ -96,6 +100,7 @@ def test_the_shipped_models_are_listed_with_their_inputs() -> None:
 
 def snapshot(db: Path) -> dict[str, list[tuple]]:
     """Every mart's rows, floats to 10 significant digits (parallel sums may differ in the last bit)."""
+
     def norm(value: object) -> object:
         return float(f"{value:.10g}") if isinstance(value, float) else value
 
@@ -133,8 +138,9 @@ def test_an_incremental_build_after_a_one_day_sync_equals_a_full_build(tmp_path:
             # The precondition that makes this test bite: the sync re-loaded sessions that started before its
             # first window (resumed, or given a result late), so their start days must be rebuilt too.
             earlier = wh.con.execute(
-                "select count(*) from raw.sessions where _sync_run_id = ? "
-                "and timezone(?, start_time)::date < ?", [result.run_id, config.timezone, first_window]).fetchone()[0]
+                "select count(*) from raw.sessions where _sync_run_id = ? and timezone(?, start_time)::date < ?",
+                [result.run_id, config.timezone, first_window],
+            ).fetchone()[0]
     assert line is not None and "days" in line
     assert earlier > 0
     incremental = snapshot(db)
@@ -150,7 +156,8 @@ def test_configuration_from_toml(tmp_path: Path) -> None:
     assert load_config(None) == ModelsConfig()
     assert ModelsConfig().fallback_classes == ("/NoMatch", "/CatchAll")
     path = tmp_path / "reporter-etl.toml"
-    path.write_text("""
+    path.write_text(
+        """
 [models]
 timezone = "Europe/Moscow"
 fallback_classes = ["/NoMatch"]
@@ -160,7 +167,9 @@ outcome_label = "Resolved"
 [models.experiments.operator-offer]
 control = "never"
 split = { never = 0.4, early = 0.3, late = 0.3 }
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     config = load_config(path)
     assert (config.timezone, config.fallback_classes, config.success_result) == (
         "Europe/Moscow", ("/NoMatch",), "Order placed")  # fmt: skip
