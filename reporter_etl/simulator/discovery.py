@@ -24,7 +24,7 @@ from .filters import (
     Radio,
     parse_filters,
 )
-from .generate import TEXTS
+from .texts import TEXTS
 
 if TYPE_CHECKING:  # pragma: no cover
     from .world import World

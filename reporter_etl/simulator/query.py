@@ -31,7 +31,7 @@ from .filters import (
     Text,
     level_of,
 )
-from .generate import TEXTS
+from .texts import TEXTS
 
 if TYPE_CHECKING:  # pragma: no cover
     from .world import World

@@ -13,8 +13,8 @@ import numpy as np
 
 from . import vocab
 from .annotations import lookup
-from .generate import TEXTS
 from .ids import format_ms_many, uuids_from_mix
+from .texts import TEXTS
 from .vocab import RULE_INTENT, RULE_NONE, RULE_TYPES
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -30,8 +30,9 @@ from . import ids, render, stats, vocab
 from .annotations import CommentStore, LabelStore, member
 from .errors import FilterError, NotFound
 from .filters import ANALYTICS_SECTIONS, KEYS, Condition, canonical, parse_filters
-from .generate import DAY_MS, TEXTS, DayBlock, generate_day, make_clients, make_plan
+from .generate import DAY_MS, DayBlock, generate_day, make_clients, make_plan
 from .query import Engine
+from .texts import TEXTS
 
 __all__ = ["Bot", "FilterError", "NotFound", "World", "WorldConfig"]
 
