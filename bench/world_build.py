@@ -59,7 +59,7 @@ def main() -> None:
     build, world = timed(lambda: World(cfg))
     assert isinstance(world, World)
     results: dict[str, Any] = {"days": args.days, "messages_per_day": args.messages_per_day, "build_s": build,
-                               "messages": len(world.m_ts), "sessions": len(world.s_start)}
+                               "messages": world.message_count(), "sessions": world.session_count()}
     print(f"build: {build:.2f} s, {results['messages']:,} messages, {results['sessions']:,} sessions")
     first, rows = timed(lambda: world.query_messages(None))
     results |= {"first_query_ms": first * 1000, "visible_messages": len(rows), "query_ms": {}, "render_ms": {}}

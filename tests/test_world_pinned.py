@@ -43,12 +43,14 @@ CLIENT_COLUMNS = ("bot", "num", "first", "last", "user_no", "blocked", "block_de
 def _columns(w: World) -> dict[str, np.ndarray]:
     """Every generated table of the world, column by column, under stable names (how the World stores them may
     change; these names and their order may not)."""
-    out = {f"message.{name}": getattr(w, f"m_{name}") for name in MESSAGE_COLUMNS}
-    out |= {f"session.{name}": getattr(w, f"s_{name}") for name in SESSION_COLUMNS}
-    out |= {f"client.{name}": getattr(w._pool, name) for name in CLIENT_COLUMNS}
-    for table, store in (("message_label", w._msg_labels), ("session_label", w._sess_labels)):
+    m = w.model
+    tables, clients = m.tables, m.clients
+    out = {f"message.{name}": getattr(tables, f"m_{name}") for name in MESSAGE_COLUMNS}
+    out |= {f"session.{name}": getattr(tables, f"s_{name}") for name in SESSION_COLUMNS}
+    out |= {f"client.{name}": getattr(clients, name) for name in CLIENT_COLUMNS}
+    for table, store in (("message_label", m.message_label_store), ("session_label", m.session_label_store)):
         out |= {f"{table}.row": store.gen_rows, f"{table}.label": store.gen_labels, f"{table}.set_ms": store.gen_ms}
-    c = w._comments
+    c = m.comments
     out |= {"comment.row": c.gen_rows, "comment.text": c.gen_text, "comment.set_ms": c.gen_ms}
     return out
 
