@@ -235,11 +235,10 @@ _STATUS_CUMULATIVE = np.cumsum(np.array([vocab.STATUS_SHARES[c] for c in vocab.C
 _INTENT_OF_NAME = {name: i for i, name in enumerate(TEXTS.intent_names)}
 
 
-@dataclass
-class DayBlock:
-    """Sessions starting on one UTC day and all their messages; indices are local to the block."""
+@dataclass(frozen=True)
+class GeneratedColumns:
+    """Session and message columns as the generator makes them (strings as indices into texts and vocab)."""
 
-    day_ordinal: int
     # sessions
     s_bot: np.ndarray
     s_client: np.ndarray
@@ -272,6 +271,13 @@ class DayBlock:
     m_page: np.ndarray
     m_prev_page: np.ndarray
     m_exc: np.ndarray
+
+
+@dataclass(frozen=True)
+class DayBlock(GeneratedColumns):
+    """Sessions starting on one UTC day and all their messages; indices are local to the block."""
+
+    day_ordinal: int
     # annotations set later: (local row, value, set-at ms)
     ml_rows: np.ndarray
     ml_labels: np.ndarray

@@ -119,6 +119,12 @@ def _add_message_body(d: dict[str, Any], c: _MessageColumns, i: int) -> None:
         d["previousPageName"] = c.prev_page[i]
 
 
+def _session_head(session_id: str, project: str, bot: Any, client: dict[str, Any]) -> dict[str, Any]:
+    """The fields ExtendedMessage and SessionInfo open with, in the spec's order."""
+    return {"sessionId": session_id, "projectShortName": project, "channelType": bot.channel_type,
+            "botId": bot.bot_id, "client": dict(client)}  # fmt: skip
+
+
 def extended_messages(w: WorldModel, rows: np.ndarray) -> list[dict[str, Any]]:
     rows = np.asarray(rows, dtype=np.int64)
     c = _MessageColumns(w, rows)
@@ -136,18 +142,11 @@ def extended_messages(w: WorldModel, rows: np.ndarray) -> list[dict[str, Any]]:
     bots = w.bots
     out = []
     for i in range(c.n):
-        b = bots[bot[i]]
-        d: dict[str, Any] = {
-            "sessionId": sid[i],
-            "projectShortName": psn,
-            "channelType": b.channel_type,
-            "botId": b.bot_id,
-            "client": dict(client[i]),
-            "sessionStartTime": start[i],
-            "timestamp": c.timestamp[i],
-            "questionId": c.question_id[i],
-            "isLivechat": c.live[i],
-        }
+        d = _session_head(sid[i], psn, bots[bot[i]], client[i])
+        d["sessionStartTime"] = start[i]
+        d["timestamp"] = c.timestamp[i]
+        d["questionId"] = c.question_id[i]
+        d["isLivechat"] = c.live[i]
         _add_message_body(d, c, i)
         if call_task[i] >= 0:
             d["callTaskId"] = call_task[i]
@@ -215,14 +214,8 @@ def session_infos(w: WorldModel, srows: np.ndarray, with_labels: bool) -> list[d
     out = []
     for i in range(len(srows)):
         b = bots[bot[i]]
-        d: dict[str, Any] = {
-            "sessionId": sid[i],
-            "projectShortName": psn,
-            "channelType": b.channel_type,
-            "botId": b.bot_id,
-            "client": dict(client[i]),
-            "startTime": start[i],
-        }
+        d = _session_head(sid[i], psn, b, client[i])
+        d["startTime"] = start[i]
         if fq[i] is not None:
             d["firstQuestion"] = fq[i]
         if lq[i] is not None:

@@ -13,16 +13,9 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from . import ids
-from .generate import DayBlock
+from .generate import DayBlock, GeneratedColumns
 
-MESSAGE_COLUMNS = (
-    "m_ts", "m_arrival", "m_kind", "m_q", "m_a", "m_event", "m_intent", "m_class", "m_state", "m_from", "m_rule",
-    "m_conf", "m_proc", "m_status", "m_live", "m_oper", "m_page", "m_prev_page", "m_exc",
-)  # fmt: skip
-SESSION_COLUMNS = (
-    "s_bot", "s_client", "s_start", "s_rows", "s_result", "s_result_ms", "s_incoming", "s_call_task", "s_lang",
-    "s_source", "s_exp",
-)  # fmt: skip
+GENERATED_COLUMNS = tuple(f.name for f in fields(GeneratedColumns))
 _DTYPES = {
     "m_ts": np.int64, "m_arrival": np.int64, "m_kind": np.int8, "m_q": np.int16, "m_a": np.int16,
     "m_event": np.int8, "m_intent": np.int16, "m_class": np.int16, "m_state": np.int16, "m_from": np.int16,
@@ -45,41 +38,11 @@ class GeneratedAnnotations:
 
 
 @dataclass(frozen=True)
-class Tables:
-    # messages
-    m_ts: np.ndarray
-    m_arrival: np.ndarray
-    m_kind: np.ndarray
-    m_q: np.ndarray
-    m_a: np.ndarray
-    m_event: np.ndarray
-    m_intent: np.ndarray
-    m_class: np.ndarray
-    m_state: np.ndarray
-    m_from: np.ndarray
-    m_rule: np.ndarray
-    m_conf: np.ndarray
-    m_proc: np.ndarray
-    m_status: np.ndarray
-    m_live: np.ndarray
-    m_oper: np.ndarray
-    m_page: np.ndarray
-    m_prev_page: np.ndarray
-    m_exc: np.ndarray
+class Tables(GeneratedColumns):
+    """The generated columns of every day so far, plus the links and indexes over them."""
+
     m_sess: np.ndarray  # session row of each message
     m_mix: np.ndarray  # the mixed key a questionId renders
-    # sessions
-    s_bot: np.ndarray
-    s_client: np.ndarray
-    s_start: np.ndarray
-    s_rows: np.ndarray
-    s_result: np.ndarray
-    s_result_ms: np.ndarray
-    s_incoming: np.ndarray
-    s_call_task: np.ndarray
-    s_lang: np.ndarray
-    s_source: np.ndarray
-    s_exp: np.ndarray
     s_m0: np.ndarray  # first message row of each session
     s_mix: np.ndarray  # the mixed key a sessionId renders
     # indexes
@@ -128,7 +91,7 @@ class Tables:
             s_off += n_s
             m_off += n_m
         columns = {name: np.concatenate([getattr(self, name), *[getattr(b, name) for b in blocks]])
-                   for name in MESSAGE_COLUMNS + SESSION_COLUMNS}  # fmt: skip
+                   for name in GENERATED_COLUMNS}  # fmt: skip
         columns["m_sess"] = np.concatenate([self.m_sess, *m_sess])
         columns["s_m0"] = np.concatenate([self.s_m0, *s_m0])
         columns["m_mix"] = np.concatenate([self.m_mix, *m_mix])

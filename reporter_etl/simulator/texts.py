@@ -48,34 +48,29 @@ def _build_texts() -> Texts:
     classes = [vocab.START_CLASS]
     states = [vocab.ROOT_STATE, vocab.START_CLASS]
     q_base, q_count, a_base, a_count, class_of, state_base, state_count = [], [], [], [], [], [], []
-    topic = []
+    topic: list[int] = []
     all_intents = [*vocab.INTENTS]
-    for it in all_intents:
+
+    def add_intent(its_questions: tuple[str, ...], its_answers: tuple[str, ...], nlp_class: str,
+                   its_states: tuple[str, ...], topic_label: int) -> None:  # fmt: skip
         q_base.append(len(questions))
-        q_count.append(len(it.questions))
-        questions.extend(it.questions)
+        q_count.append(len(its_questions))
+        questions.extend(its_questions)
         a_base.append(len(answers))
-        a_count.append(len(it.answers))
-        answers.extend(it.answers)
+        a_count.append(len(its_answers))
+        answers.extend(its_answers)
         class_of.append(len(classes))
-        classes.append(it.nlp_class)
+        classes.append(nlp_class)
         state_base.append(len(states))
-        state_count.append(len(it.states))
-        states.extend(it.states)
-        topic.append(next((v for k, v in vocab.TOPIC_LABELS.items() if it.nlp_class.startswith(k)), -1))
+        state_count.append(len(its_states))
+        states.extend(its_states)
+        topic.append(topic_label)
+
+    for it in all_intents:
+        add_intent(it.questions, it.answers, it.nlp_class, it.states,
+                   next((v for k, v in vocab.TOPIC_LABELS.items() if it.nlp_class.startswith(k)), -1))  # fmt: skip
     catch_all = len(all_intents)
-    q_base.append(len(questions))
-    q_count.append(len(vocab.CATCH_ALL_QUESTIONS))
-    questions.extend(vocab.CATCH_ALL_QUESTIONS)
-    a_base.append(len(answers))
-    a_count.append(len(vocab.CATCH_ALL_ANSWERS))
-    answers.extend(vocab.CATCH_ALL_ANSWERS)
-    class_of.append(len(classes))
-    classes.append(vocab.CATCH_ALL)
-    state_base.append(len(states))
-    state_count.append(1)
-    states.append(vocab.CATCH_ALL)
-    topic.append(-1)
+    add_intent(vocab.CATCH_ALL_QUESTIONS, vocab.CATCH_ALL_ANSWERS, vocab.CATCH_ALL, (vocab.CATCH_ALL,), -1)
     operator_a_base = len(answers)
     answers.extend(vocab.OPERATOR_ANSWERS)
     event_a = []
