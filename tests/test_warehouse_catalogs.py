@@ -10,7 +10,7 @@ from reporter_etl.warehouse import (
     open_readonly,
     warehouse_status,
 )
-from tests.warehouse_rows import day, message, messages
+from tests.warehouse_rows import day, load_window, message, messages
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def test_runs_history_and_status_summary(tmp_path):
         old = wh.begin_run("p1", run_id="run-1", requested_start=start, requested_end=end)
         wh.finish_run(old, status="failed", error_message="HTTP 401: the token was refused")
         run = wh.begin_run("p1", run_id="run-2", requested_start=start, requested_end=end)
-        wh.load_window("p1", start, end, run, {"messages": messages(message("q1"), message("q2"))})
+        load_window(wh, "p1", start, end, run, {"messages": messages(message("q1"), message("q2"))})
         wh.finish_run(run, request_count=7)
         with pytest.raises(ValueError, match="finishes as"):
             wh.finish_run(run, status="running")

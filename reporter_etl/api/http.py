@@ -28,7 +28,10 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from reporter_etl.api.config import ClientSettings
-from reporter_etl.api.errors import (
+from reporter_etl.api.operations import Operation, ResponseKind, Retry
+from reporter_etl.api.redaction import redact
+from reporter_etl.api.transport import Transport
+from reporter_etl.errors import (
     ApiError,
     AuthenticationError,
     BadRequestError,
@@ -38,9 +41,6 @@ from reporter_etl.api.errors import (
     TransportError,
     UnexpectedResponseError,
 )
-from reporter_etl.api.operations import Operation, ResponseKind, Retry
-from reporter_etl.api.redaction import redact
-from reporter_etl.api.transport import Transport
 
 log = logging.getLogger(__name__)
 

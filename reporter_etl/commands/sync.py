@@ -7,11 +7,11 @@ import sys
 from contextlib import nullcontext
 from typing import Any
 
-from reporter_etl.api import ConfigurationError, ReporterError
-from reporter_etl.commands.api_common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, client_from_args, connection_parent, day
-from reporter_etl.extract import DriftError
-from reporter_etl.sync import DEFAULT_LOOKBACK, Syncer, SyncError, SyncEvent, SyncResult
-from reporter_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S, Warehouse, WarehouseError
+from reporter_etl.commands.api_common import connection_parent, day
+from reporter_etl.commands.exits import EXIT_OK, UsageError
+from reporter_etl.etl import Settings, sync_days
+from reporter_etl.sync import DEFAULT_LOOKBACK, SyncEvent, SyncResult
+from reporter_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S
 from reporter_etl.windows import parse_lookback, zone
 
 
@@ -57,23 +57,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def sync_command(args: argparse.Namespace) -> int:
-    try:
-        client = client_from_args(args)
-    except ConfigurationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    settings = Settings.from_env(
+        db_path=args.db, base_url=args.base_url, timezone=args.timezone, lookback=args.lookback,
+        lock_timeout=args.lock_timeout,
+    )  # fmt: skip
     if args.start and args.end and args.end < args.start:
-        print("error: --end is before --start", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        with client, Warehouse.open(args.db, lock_timeout=args.lock_timeout) as wh:
-            show_bar = sys.stderr.isatty() and not args.no_progress
-            with progress_bar(show_bar) as bar:
-                syncer = Syncer(client, wh, timezone=args.timezone, progress=bar)
-                result = syncer.run(start=args.start, end=args.end, lookback=args.lookback)
-    except (ReporterError, SyncError, DriftError, WarehouseError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        raise UsageError("--end is before --start")
+    with progress_bar(sys.stderr.isatty() and not args.no_progress) as bar:
+        result = sync_days(settings, args.start, args.end, progress=bar, reconcile=True, refresh_catalogs=True)
     print(summary_line(result, args.db))
     return EXIT_OK
 

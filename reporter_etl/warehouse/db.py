@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from reporter_etl.warehouse.errors import WarehouseBusyError
+from reporter_etl.errors import WarehouseBusyError
 from reporter_etl.warehouse.lock import current_writer
 
 log = logging.getLogger(__name__)
