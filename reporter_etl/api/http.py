@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 import orjson
@@ -43,6 +43,8 @@ from reporter_etl.errors import (
 )
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 _NOT_CONNECTED = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.NameResolutionError,
                   ConnectionRefusedError)  # fmt: skip
@@ -161,18 +163,29 @@ class HttpSender:
         if body is not None:
             all_headers["Content-Type"] = "application/json"
         params = list(target.query) + list(query)
+
+        def attempt_once(attempt: int) -> Response | _Failure:
+            outcome = self._attempt(op, target.url, target.display, params, all_headers, body, attempt)
+            if (isinstance(outcome, _Failure) and op.delete_missing_ok and attempt > 1
+                    and isinstance(outcome.error, NotFoundError)):  # fmt: skip
+                log.info("%s: already gone on attempt %d, so an earlier attempt did it", op.name, attempt)
+                return Response(200, "", b"", None)
+            return outcome
+
+        return self._with_retries(op, attempt_once)
+
+    def _with_retries(self, op: Operation, attempt_once: Callable[[int], _T | _Failure]) -> _T:
+        """Call ``attempt_once(n)`` for n = 1, 2, ... until it returns a result, waiting between attempts as the
+        retry policy says, while the failure is retryable and the operation safe to send again."""
         policy = self.settings.retry
         attempt = 0
         while True:
             attempt += 1
-            outcome = self._attempt(op, target.url, target.display, params, all_headers, body, attempt)
-            if isinstance(outcome, Response):
+            outcome = attempt_once(attempt)
+            if not isinstance(outcome, _Failure):
                 return outcome
             failure = outcome
             may_retry = failure.retryable and (op.retry is Retry.ALWAYS or failure.unsent)
-            if op.delete_missing_ok and attempt > 1 and isinstance(failure.error, NotFoundError):
-                log.info("%s: already gone on attempt %d, so an earlier attempt did it", op.name, attempt)
-                return Response(200, "", b"", None)
             if not may_retry or attempt >= policy.max_attempts:
                 error = failure.error
                 if isinstance(error, ApiError | TransportError) and attempt > 1:
@@ -311,39 +324,30 @@ class HttpSender:
         """
         absolute = urljoin(self.transport.base_url + "/", url)
         op = Operation(name, name, "GET", url, "empty")
-        policy = self.settings.retry
         partial = destination.with_name(destination.name + ".part")
-        attempt = 0
-        while True:
-            attempt += 1
+
+        def attempt_once(attempt: int) -> int | _Failure:
             self.request_count += 1
             self.requests_by_operation[name] += 1
-            failure: _Failure | None = None
             try:
                 with self.session.get(absolute, stream=True, timeout=self.settings.timeouts.as_requests(),
                                       headers={"Accept": "*/*"}) as raw:  # fmt: skip
                     if raw.status_code != 200:
-                        failure = self._error(op, raw.status_code, raw.headers.get("Content-Type", ""), raw.content,
-                                              raw.headers.get("Retry-After"))  # fmt: skip
-                    else:
-                        written = 0
-                        with partial.open("wb") as out:
-                            for chunk in raw.iter_content(chunk_size=1 << 16):
-                                out.write(chunk)
-                                written += len(chunk)
-                        partial.replace(destination)
-                        return written
+                        return self._error(op, raw.status_code, raw.headers.get("Content-Type", ""), raw.content,
+                                           raw.headers.get("Retry-After"))  # fmt: skip
+                    written = 0
+                    with partial.open("wb") as out:
+                        for chunk in raw.iter_content(chunk_size=1 << 16):
+                            out.write(chunk)
+                            written += len(chunk)
+                    partial.replace(destination)
+                    return written
             except requests.RequestException as exc:
-                failure = self._transport_failure(op, exc)
+                return self._transport_failure(op, exc)
             finally:
                 partial.unlink(missing_ok=True)
-            assert failure is not None
-            if not failure.retryable or attempt >= policy.max_attempts:
-                raise failure.error
-            self.retry_count += 1
-            delay = policy.delay(attempt, failure.retry_after, self._rng)
-            log.info("%s; retrying in %.2fs", failure.error, delay)
-            self._sleep(delay)
+
+        return self._with_retries(op, attempt_once)
 
 
 def dumps(value: Any) -> bytes:
