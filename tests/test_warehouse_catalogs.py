@@ -1,5 +1,6 @@
 from datetime import UTC, date, datetime, timedelta
 
+import duckdb
 import pytest
 
 from reporter_etl.warehouse import (
@@ -67,7 +68,7 @@ def test_catalog_refresh_is_one_transaction(wh):
     wh.replace_catalogs("p1", run, message_labels=[label(1, "price")], session_labels=[{"id": 5, "name": "a"}])
     # The second catalog fails inside the transaction (NOT NULL name), after the first was rewritten.
     bad = catalog_table("session_labels", [{"id": 6, "name": "b"}]).set_column(1, "name", [[None]])
-    with pytest.raises(Exception, match="name"):
+    with pytest.raises(duckdb.ConstraintException, match="name"):
         wh.replace_catalogs("p1", run, message_labels=[label(3, "new")], session_labels=bad)
     assert rows(wh, "SELECT label_id FROM raw.message_labels") == [(1,)]
     assert rows(wh, "SELECT label_id FROM raw.session_labels") == [(5,)]

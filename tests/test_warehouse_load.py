@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -120,7 +121,7 @@ def test_a_failure_inside_the_transaction_rolls_back_every_entity(wh):
     run = wh.begin_run("p1")
     bad_session = session("s9")
     bad_session["start_time"] = None  # violates NOT NULL only when merged, after messages were merged
-    with pytest.raises(Exception, match="start_time"):
+    with pytest.raises(duckdb.ConstraintException, match="start_time"):
         load(wh, run, day(0), messages=messages(message("q1")), sessions=sessions(bad_session))
     assert rows(wh, "SELECT count(*) FROM raw.messages") == [(0,)]
     assert rows(wh, "SELECT count(*) FROM raw.message_label_links") == [(0,)]

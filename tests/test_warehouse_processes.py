@@ -7,6 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from reporter_etl.warehouse import (
@@ -99,7 +100,7 @@ def test_read_only_open_works_when_no_writer(tmp_path):
     first, second = open_readonly(path), open_readonly(path)
     assert first.execute("SELECT question_id FROM raw.messages").fetchall() == [("q1",)]
     assert second.execute("SELECT count(*) FROM meta.sync_state").fetchall() == [(1,)]
-    with pytest.raises(Exception, match="read-only"):
+    with pytest.raises(duckdb.InvalidInputException, match="read-only"):
         first.execute("DELETE FROM raw.messages")
     first.close()
     second.close()
