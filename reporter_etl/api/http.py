@@ -240,26 +240,18 @@ class HttpSender:
                     text = orjson.loads(content)
             return Response(status, content_type, content, text)
         if _looks_like_html(content_type, content):
-            return _Failure(
-                UnexpectedResponseError(
-                    f"{op.name}: the server answered {status} with an HTML page where the spec says JSON "
-                    f"(a proxy or login page in front of the API?)",
-                    operation=op.name, status=status,
-                ),
-                retryable=False,
-            )  # fmt: skip
+            problem = (f"the server answered {status} with an HTML page where the spec says JSON (a proxy or login "
+                       f"page in front of the API?)")  # fmt: skip
+            return _Failure(UnexpectedResponseError(f"{op.name}: {problem}", operation=op.name, status=status),
+                            retryable=False)  # fmt: skip
         try:
             data = orjson.loads(content)
         except orjson.JSONDecodeError as exc:
             # JSON announced but unreadable: most likely a body cut short by a dropped connection.
-            return _Failure(
-                UnexpectedResponseError(
-                    f"{op.name}: {status} response is not valid JSON ({_describe_body(content_type, content)}: "
-                    f"{exc.msg} at byte {exc.pos})",
-                    operation=op.name, status=status,
-                ),
-                retryable=True,
-            )  # fmt: skip
+            problem = (f"{status} response is not valid JSON ({_describe_body(content_type, content)}: {exc.msg} at "
+                       f"byte {exc.pos})")  # fmt: skip
+            return _Failure(UnexpectedResponseError(f"{op.name}: {problem}", operation=op.name, status=status),
+                            retryable=True)  # fmt: skip
         return Response(status, content_type, content, data)
 
     def _error(

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 from reporter_etl.commands.api_common import print_table
-from reporter_etl.commands.exits import EXIT_ERROR, EXIT_OK
+from reporter_etl.commands.exits import EXIT_OK
 from reporter_etl.warehouse import open_readonly
 
 
@@ -24,10 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def query_command(args: argparse.Namespace) -> int:
-    if not Path(args.db).exists():
-        print(f"error: no warehouse at {args.db}", file=sys.stderr)
-        return EXIT_ERROR
-    con = open_readonly(args.db)  # a DuckDB error (here or in the query) is an exit 1 through cli.main
+    # A missing file or a DuckDB error (opening or in the query) is an exit 1 through cli.main.
+    con = open_readonly(args.db)
     try:
         cursor = con.execute(args.sql)
         if cursor.description is None:

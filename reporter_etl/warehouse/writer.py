@@ -19,7 +19,7 @@ import duckdb
 
 from reporter_etl.errors import WarehouseBusyError
 from reporter_etl.warehouse import catalogs, state
-from reporter_etl.warehouse.db import connect, is_lock_conflict, open_readonly
+from reporter_etl.warehouse.db import connect_when_free, open_readonly
 from reporter_etl.warehouse.load import WINDOW_ENTITIES, WindowTransaction, as_utc
 from reporter_etl.warehouse.lock import WriterLock, current_writer
 from reporter_etl.warehouse.schema import ensure_schema
@@ -75,19 +75,13 @@ class Warehouse:
     @staticmethod
     def _connect_writer(path: Path, wait_s: float) -> duckdb.DuckDBPyConnection:
         # A reader (BI tool) holding the file blocks writers; wait for it within the same bound as the lock.
-        deadline = time.monotonic() + max(wait_s, 0.0)
-        while True:
-            try:
-                return connect(path, read_only=False)
-            except duckdb.IOException as exc:
-                if not is_lock_conflict(exc):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise WarehouseBusyError(
-                        f"warehouse {path} is open in another process (a BI tool or another DuckDB client?); "
-                        f"close it and run again. DuckDB said: {exc}"
-                    ) from exc
-                time.sleep(0.2)
+        def busy(exc: duckdb.IOException) -> WarehouseBusyError:
+            return WarehouseBusyError(
+                f"warehouse {path} is open in another process (a BI tool or another DuckDB client?); "
+                f"close it and run again. DuckDB said: {exc}"
+            )
+
+        return connect_when_free(path, read_only=False, wait_s=wait_s, busy=busy)
 
     # ------------------------------------------------------------ lifetime
 
