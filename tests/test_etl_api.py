@@ -20,7 +20,7 @@ from reporter_etl import (
 )
 from reporter_etl.simulator import Simulator, WorldConfig
 from reporter_etl.warehouse import open_readonly
-from tests.sync_support import assert_equals_truth
+from tests.sync_support import assert_equals_truth, truth_message_rows, warehouse_rows
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "etl-api-token-7d21c9"
@@ -120,3 +120,26 @@ def test_the_writer_lock_keeps_a_sync_out(tmp_path: Path) -> None:
     settings = Settings(db_path=db, base_url="http://127.0.0.1:9", token=TOKEN, lock_timeout=0.2)
     with WriterLock(db, timeout=1), pytest.raises(WarehouseLockedError, match="being written"):
         sync_days(settings, date(2026, 11, 20), date(2026, 11, 20))
+
+
+def test_reconcile_finds_the_days_that_changed_and_reads_them_again(tmp_path: Path) -> None:
+    end = date(2026, 11, 20)
+    db = tmp_path / "w.duckdb"
+    config = WorldConfig(seed=24, days=4, end_date=end, messages_per_day=300, delayed_share=0.1)
+    with Simulator(config, token=TOKEN) as sim:
+        settings = Settings(db_path=db, base_url=sim.base_url, token=TOKEN)
+        first = end - timedelta(days=3)
+        sync_days(settings, first, end)
+        sim.advance(days=1)  # late messages arrive in days already synced
+        with open_sync(settings) as session:
+            check = session.reconcile(first, end, resync=False)
+            assert check.stale and check.windows == []  # found, nothing read
+            fixed = session.reconcile(first, end)
+        assert fixed.stale == [] and fixed.resynced >= len(check.stale)
+        assert {w.day for w in fixed.windows} >= {w.day for w in check.stale}
+        # Reconciliation is by message counts: the messages are whole again (late labels, results and client
+        # activity are the lookback's job, see test_sync).
+        truth = truth_message_rows(sim.world, sim.world.start, sim.world.end)
+        messages, *_ = warehouse_rows(db, sim.world.project_short_name)
+        assert messages == truth
+    assert [status for status, *_ in runs(db)] == ["succeeded"] * 3
