@@ -48,7 +48,7 @@ def test_the_readme_example_syncs_the_week_it_names(tmp_path: Path, monkeypatch,
     code = readme_python_example()
     days = re.findall(r"date\((\d{4}), (\d+), (\d+)\)", code)
     first, last = min(date(*map(int, d)) for d in days), max(date(*map(int, d)) for d in days)
-    config = WorldConfig(seed=31, days=(last - first).days + 1, end_date=last, messages_per_day=150)
+    config = WorldConfig(seed=31, days=(last - first).days + 1, end_date=last, messages_per_day=80)
     with Simulator(config, token=TOKEN) as sim:
         monkeypatch.setenv("REPORTER_TOKEN", TOKEN)
         monkeypatch.setenv("REPORTER_BASE_URL", sim.base_url)
