@@ -18,6 +18,8 @@ from typing import Any
 
 import duckdb
 
+from reporter_etl.errors import ReporterEtlError
+
 log = logging.getLogger(__name__)
 
 KINDS = ("staging", "mart", "check", "python")
@@ -25,7 +27,7 @@ FOLDER_KINDS = {"staging": "staging", "marts": "mart", "checks": "check"}
 BUILT_SCHEMAS = ("staging", "marts")
 
 
-class ModelError(ValueError):
+class ModelError(ReporterEtlError, ValueError):
     """A model file cannot be used: the message names the file and what is wrong."""
 
 
