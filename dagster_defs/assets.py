@@ -107,6 +107,8 @@ def raw_day_asset(project: ProjectConfig, partitions: dg.DailyPartitionsDefiniti
                 "window": _window_text(project, first, last),
                 "days_read": dg.MetadataValue.int(len(synced.days_read)),
                 "days_resumed": dg.MetadataValue.int(len(synced.days_resumed)),
+                "days_read_again": dg.MetadataValue.int(synced.days_resynced),
+                "days_differing_from_platform": ", ".join(map(str, synced.days_still_differing)) or "none",
                 "requests": dg.MetadataValue.int(synced.requests),
                 "duration_s": dg.MetadataValue.float(round(synced.seconds, 3)),
                 "new_api_fields": ", ".join(synced.new_fields.get(table, [])) or "none",
@@ -146,13 +148,10 @@ def catalogs_asset(project: ProjectConfig) -> dg.AssetsDefinition:
         settings = core_settings(getattr(context.resources, api_key), getattr(context.resources, WAREHOUSE_KEY))
         refreshed = core_adapter.refresh_catalogs(settings)
         for table in CATALOG_DESCRIPTIONS:
-            core_name = "label_groups" if table == "message_label_groups" else table
             yield dg.MaterializeResult(
                 asset_key=raw_key(project, table),
                 metadata={
-                    "rows_loaded": dg.MetadataValue.int(
-                        int(refreshed.rows.get(core_name, refreshed.rows.get(table, 0)))
-                    ),
+                    "rows_loaded": dg.MetadataValue.int(int(refreshed.rows.get(table, 0))),
                     "requests": dg.MetadataValue.int(refreshed.requests),
                     "duration_s": dg.MetadataValue.float(round(refreshed.seconds, 3)),
                 },
