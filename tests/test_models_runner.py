@@ -3,15 +3,13 @@ world, configuration, the notebook reader and the command line."""
 
 from __future__ import annotations
 
-import argparse
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from reporter_etl.api import ReporterClient
 from reporter_etl.cli import main
-from reporter_etl.commands.models import build_models_after_sync
+from reporter_etl.etl import Settings, open_sync, sync_days
 from reporter_etl.models import (
     ConfigError,
     ModelError,
@@ -23,7 +21,6 @@ from reporter_etl.models import (
     sql_dir,
 )
 from reporter_etl.simulator import Simulator, WorldConfig
-from reporter_etl.sync import Syncer
 from reporter_etl.warehouse import Warehouse, open_readonly
 from tests.fixed_dates import TEST_END_DATE
 from tests.model_fixture import CONFIG, load_stage_one
@@ -41,14 +38,10 @@ def test_inputs_and_order_come_from_the_parser_not_from_the_text(tmp_path: Path)
     write(tmp_path, "staging/a.sql", "with source as (select * from raw.things) select * from source")
     # b reads c (a model), names marts.zzz in a comment and marts.yyy in a string, and has a CTE called `a`:
     # only marts.c is an input, so c must be built before b although b sorts first.
-    write(
-        tmp_path,
-        "marts/b.sql",
-        """-- marts.b: reads marts.c; see also marts.zzz
+    write(tmp_path, "marts/b.sql", """-- marts.b: reads marts.c; see also marts.zzz
 with a as (select * from marts.c where note <> 'from marts.yyy'),
 final as (select * from a where day between getvariable('start_day') and getvariable('end_day'))
-select * from final""",
-    )
+select * from final""")
     write(tmp_path, "marts/c.sql", "with final as (select x as note, current_date as day from staging.a) "
                                    "select * from final")  # fmt: skip
     write(tmp_path, "checks/c_has_rows.sql", "select 1 as problem from marts.c having count(*) = 0")
@@ -100,7 +93,6 @@ def test_the_shipped_models_are_listed_with_their_inputs() -> None:
 
 def snapshot(db: Path) -> dict[str, list[tuple]]:
     """Every mart's rows, floats to 10 significant digits (parallel sums may differ in the last bit)."""
-
     def norm(value: object) -> object:
         return float(f"{value:.10g}") if isinstance(value, float) else value
 
@@ -123,25 +115,23 @@ def test_an_incremental_build_after_a_one_day_sync_equals_a_full_build(tmp_path:
         encoding="utf-8",
     )
     config = load_config(toml)
-    with Simulator(world, token=TOKEN) as sim, ReporterClient(sim.base_url, TOKEN) as client:
+    with Simulator(world, token=TOKEN) as sim:
+        settings = Settings(db_path=db, base_url=sim.base_url, token=TOKEN, timezone=config.timezone)
         first = TEST_END_DATE - timedelta(days=world.days - 1)
-        with Warehouse.open(db) as wh:
-            Syncer(client, wh, timezone=config.timezone).run(start=first, end=TEST_END_DATE, now=sim.world.now)
+        sync_days(settings, first, TEST_END_DATE)
         build_warehouse_models(db, config=config)
         before = snapshot(db)
         sim.advance(days=1)
-        args = argparse.Namespace(config=toml, timezone=config.timezone, db=str(db))
-        with Warehouse.open(db) as wh:
-            result = Syncer(client, wh, timezone=config.timezone).run(lookback=timedelta(days=2), now=sim.world.now)
-            line = build_models_after_sync(wh.con, result, args)
+        with open_sync(settings) as session:
+            result = session.sync_days(now=sim.world.now)
+            report = session.build_models(result, config=config)
             first_window = min(report.window.day for report in result.windows)
             # The precondition that makes this test bite: the sync re-loaded sessions that started before its
             # first window (resumed, or given a result late), so their start days must be rebuilt too.
-            earlier = wh.con.execute(
-                "select count(*) from raw.sessions where _sync_run_id = ? and timezone(?, start_time)::date < ?",
-                [result.run_id, config.timezone, first_window],
-            ).fetchone()[0]
-    assert line is not None and "days" in line
+            earlier = session.warehouse.con.execute(
+                "select count(*) from raw.sessions where _sync_run_id = ? "
+                "and timezone(?, start_time)::date < ?", [result.run_id, config.timezone, first_window]).fetchone()[0]
+    assert report is not None and report.start is not None and report.start < first_window
     assert earlier > 0
     incremental = snapshot(db)
     assert incremental != before  # the new day arrived
@@ -156,8 +146,7 @@ def test_configuration_from_toml(tmp_path: Path) -> None:
     assert load_config(None) == ModelsConfig()
     assert ModelsConfig().fallback_classes == ("/NoMatch", "/CatchAll")
     path = tmp_path / "reporter-etl.toml"
-    path.write_text(
-        """
+    path.write_text("""
 [models]
 timezone = "Europe/Moscow"
 fallback_classes = ["/NoMatch"]
@@ -167,9 +156,7 @@ outcome_label = "Resolved"
 [models.experiments.operator-offer]
 control = "never"
 split = { never = 0.4, early = 0.3, late = 0.3 }
-""",
-        encoding="utf-8",
-    )
+""", encoding="utf-8")
     config = load_config(path)
     assert (config.timezone, config.fallback_classes, config.success_result) == (
         "Europe/Moscow", ("/NoMatch",), "Order placed")  # fmt: skip
