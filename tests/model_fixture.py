@@ -49,40 +49,14 @@ def _message(mid: str, sid: str, at: str, *, question: str | None = None, answer
 SESSIONS = {
     # session_id: bot, channel, client, start, duration_ms, result, livechat, incoming, session_data
     "S0": ("b1", "chatwidget", "c6", "2026-03-26 12:00:00", 0, None, False, None, {}),
-    "S1": (
-        "b1",
-        "chatwidget",
-        "c1",
-        "2026-03-28 22:50:00",
-        1_800_000,
-        "Order placed",
-        False,
-        None,
-        {"experiment.exp-a": "ctrl"},
-    ),
-    "S2": ("b1", "chatwidget", "c2", "2026-03-29 00:30:00", 1_200_000, None, False, None, {"experiment.exp-a": "new"}),
-    "S3": (
-        "b1",
-        "chatwidget",
-        "c1",
-        "2026-03-29 10:00:00",
-        300_000,
-        "Transferred to operator",
-        True,
-        None,
-        {"experiment.exp-a": "new", "experiment.exp-stop": "y", "lang": "en"},
-    ),
-    "S4": (
-        "b1",
-        "chatwidget",
-        "c3",
-        "2026-03-28 09:00:00",
-        0,
-        None,
-        False,
-        None,
-        {"experiment.exp-a": "ctrl", "experiment.exp-stop": "x"},
-    ),
+    "S1": ("b1", "chatwidget", "c1", "2026-03-28 22:50:00", 1_800_000, "Order placed", False, None,
+           {"experiment.exp-a": "ctrl"}),
+    "S2": ("b1", "chatwidget", "c2", "2026-03-29 00:30:00", 1_200_000, None, False, None,
+           {"experiment.exp-a": "new"}),
+    "S3": ("b1", "chatwidget", "c1", "2026-03-29 10:00:00", 300_000, "Transferred to operator", True, None,
+           {"experiment.exp-a": "new", "experiment.exp-stop": "y", "lang": "en"}),
+    "S4": ("b1", "chatwidget", "c3", "2026-03-28 09:00:00", 0, None, False, None,
+           {"experiment.exp-a": "ctrl", "experiment.exp-stop": "x"}),
     "S5": ("b2", "resterisk", "c4", "2026-03-30 07:00:00", 60_000, "Answered by bot", False, True, {}),
     "S6": ("b2", "resterisk", "c5", "2026-03-30 08:00:00", 5_000, "No answer", False, False, {}),
 }
@@ -166,11 +140,8 @@ def load_stage_one(con: duckdb.DuckDBPyConnection) -> None:
          "block_reason": "Spam" if blocked else None, **_loaded(run)}
         for c, b, ch, j, v, blocked in CLIENTS
     ])  # fmt: skip
-    _insert(
-        con,
-        "session_label_links",
-        [{"project_short_name": P, "session_id": "S2", "label_id": 2004, "label_name": "Spam", **_loaded(run)}],
-    )
+    _insert(con, "session_label_links", [
+        {"project_short_name": P, "session_id": "S2", "label_id": 2004, "label_name": "Spam", **_loaded(run)}])
     _insert(con, "message_label_links", [
         {"project_short_name": P, "question_id": "m7", "label_id": 1002, "label_name": "Wrong intent",
          "group_id": 101, "group_name": "Quality", **_loaded(run)}])  # fmt: skip
@@ -178,7 +149,7 @@ def load_stage_one(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(
             "INSERT INTO raw.experiments (project_short_name, experiment_key, description, status, branches, "
             "_loaded_at, _sync_run_id) "
-            'VALUES (?, ?, ?, ?, ?::STRUCT("key" VARCHAR, description VARCHAR)[], now(), ?)',
+            "VALUES (?, ?, ?, ?, ?::STRUCT(\"key\" VARCHAR, description VARCHAR)[], now(), ?)",
             [P, key, f"{key} test", status, [{"key": b, "description": b} for b in branches], run],
         )
 
@@ -191,11 +162,8 @@ def load_stage_two(con: duckdb.DuckDBPyConnection) -> str:
     _set_session_data(con, "S3")
     _set_session_data(con, "S4")
     _insert(con, "messages", [_message_row(RESUMED_MESSAGE, run)])
-    _insert(
-        con,
-        "session_label_links",
-        [{"project_short_name": P, "session_id": "S3", "label_id": 2002, "label_name": "Needs review", **_loaded(run)}],
-    )
+    _insert(con, "session_label_links", [
+        {"project_short_name": P, "session_id": "S3", "label_id": 2002, "label_name": "Needs review", **_loaded(run)}])
     _insert(con, "message_label_links", [
         {"project_short_name": P, "question_id": "m10", "label_id": 1004, "label_name": "Delivery",
          "group_id": 102, "group_name": "Topics", **_loaded(run)}])  # fmt: skip

@@ -138,12 +138,8 @@ def table_snapshot(db: Path) -> dict[str, list[tuple]]:
     """Every raw table's rows (minus load bookkeeping), sorted: equal snapshots mean nothing changed."""
     con = open_readonly(db)
     try:
-        tables = [
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'raw' order by 1"
-            ).fetchall()
-        ]
+        tables = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'raw' order by 1").fetchall()]
         snapshot = {}
         for table in tables:
             columns = [r[0] for r in con.execute(

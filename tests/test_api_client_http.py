@@ -87,10 +87,7 @@ def test_paged_entities_read_whole_and_convert_to_the_contract(client, sim):
 def test_single_page_reads(client, sim):
     window = [whole_range(sim)]
     assert client.filter_messages(window, page=1, size=5)["paging"] == {
-        "pageNum": 1,
-        "pageSize": 5,
-        "totalCount": len(sim.world.truth_messages(sim.world.start, sim.world.now)),
-    }
+        "pageNum": 1, "pageSize": 5, "totalCount": len(sim.world.truth_messages(sim.world.start, sim.world.now))}
     sessions = client.filter_sessions(window, size=3, with_labels=True)["sessions"]
     assert len(sessions) == 3
     clients = client.filter_clients(window, size=2)["clients"]
@@ -110,8 +107,7 @@ def test_single_page_reads(client, sim):
     assert of_client["client"]["id"] == session["client"]["id"]
     positions = [m["questionId"] for m in of_client["messages"]]
     assert client.message_page_in_client(session["botId"], session["client"]["id"], question, size=2) == (
-        positions.index(question) // 2
-    )
+        positions.index(question) // 2)
     routes = client.filter_state_routes(window, size=5)
     assert "routes" in routes and "paging" in routes
 
@@ -162,12 +158,10 @@ def test_message_label_catalog_writes(client):
     assert client.get_message_label(label_id)["name"] == "test-label-a2"
     client.change_message_label_priorities({label_id: 57})
     assert client.get_message_label(label_id)["priority"] == 57
-    client.create_message_labels(
-        [
-            {"name": "test-label-b", "priority": 60, "group": {"name": "test-group-a"}},
-            {"name": "test-label-c", "priority": 61, "group": {"name": "test-group-a"}},
-        ]
-    )
+    client.create_message_labels([
+        {"name": "test-label-b", "priority": 60, "group": {"name": "test-group-a"}},
+        {"name": "test-label-c", "priority": 61, "group": {"name": "test-group-a"}},
+    ])
     by_name = {x["name"]: x for x in client.list_message_labels()}
     assert {"test-label-b", "test-label-c"} <= set(by_name)
     client.update_message_labels([{"id": by_name["test-label-b"]["id"], "name": "test-label-b2"}])

@@ -92,10 +92,8 @@ def test_every_type_serialises_with_its_spec_fields():
         (lambda: Checkbox("CHANNEL_TYPE", ["x"], comparison="ANY"), "not one of"),
         (lambda: Text("MESSAGE_TEXT", ["x"], comparison="STARTS_WITH"), "not one of"),
         (lambda: NumericRange("MESSAGE_COUNT", 50, 20), "below minimum"),
-        (
-            lambda: DateTimeRange("MESSAGE_TIME", datetime(2021, 1, 2, tzinfo=UTC), datetime(2021, 1, 1, tzinfo=UTC)),
-            "before start",
-        ),
+        (lambda: DateTimeRange("MESSAGE_TIME", datetime(2021, 1, 2, tzinfo=UTC), datetime(2021, 1, 1, tzinfo=UTC)),
+         "before start"),
         (lambda: DateTimeRange("MESSAGE_TIME", datetime(2021, 1, 1)), "no time zone"),
         (lambda: CompositeOption("a", "LIKE"), "not one of"),
     ],

@@ -1,5 +1,6 @@
 """The client's operation table agrees with the vendor's legacy OpenAPI file, operation by operation."""
 
+
 import pytest
 
 from reporter_etl.api.client import ReporterClient

@@ -53,12 +53,9 @@ def test_unknown_fields_are_kept_in_extra_top_level_and_nested():
 
 
 def test_unknown_field_names_are_reported_by_path():
-    item = message(
-        newField={"x": 1},
-        client={"id": "c1", "avatar": "a.png"},
-        operatorInfo={"id": "o1", "team": "night"},
-        labels=[{"id": 3, "name": "g", "priority": 1, "group": {"name": "q", "tone": 2}, "color": "red"}],
-    )
+    item = message(newField={"x": 1}, client={"id": "c1", "avatar": "a.png"},
+                   operatorInfo={"id": "o1", "team": "night"},
+                   labels=[{"id": 3, "name": "g", "priority": 1, "group": {"name": "q", "tone": 2}, "color": "red"}])
     table = items_to_record_batch([item, message(questionId="q2"), message(questionId="q3", mood="ok")], MESSAGES)
     assert unknown_field_names(table, MESSAGES) == {
         "newField", "client.avatar", "operatorInfo.team", "labels[].color", "labels[].group.tone", "mood",

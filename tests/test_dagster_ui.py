@@ -30,7 +30,10 @@ SCREENSHOTS = ROOT / "build" / "ui"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--window-size=1600,1000", "--hide-scrollbars"]  # fmt: skip
+                  "--hide-scrollbars"]  # fmt: skip
+SCREEN = "--window-size=1600,1000"
+# The catalog renders only the rows in view (a virtualized list): a tall window puts every row in view.
+TALL = "--window-size=1600,6000"
 ASSET_QUERY = "{ assetNodes { assetKey { path } } }"
 
 
@@ -62,7 +65,8 @@ def asset_paths_in_catalog(url: str, wanted: set[str], attempts: int = 3) -> set
     loading on the first try)."""
     found: set[str] = set()
     for _ in range(attempts):
-        dom = chromium("--virtual-time-budget=20000", "--dump-dom", f"{url}/assets?view=flat").decode(errors="replace")
+        dom = chromium(TALL, "--virtual-time-budget=20000", "--dump-dom", f"{url}/assets?view=flat")
+        dom = dom.decode(errors="replace")
         found = set(re.findall(r'href="/assets/([^"?#]+)"', dom))
         if wanted <= found:
             break
@@ -96,5 +100,5 @@ def test_the_ui_shows_every_asset_of_the_project(tmp_path: Path) -> None:
             for name, page in (("catalog", "assets?view=flat"), ("lineage", "asset-groups")):
                 shot = SCREENSHOTS / f"dagster_{name}.png"
                 shot.unlink(missing_ok=True)
-                chromium("--virtual-time-budget=20000", f"--screenshot={shot}", f"{url}/{page}")
+                chromium(SCREEN, "--virtual-time-budget=20000", f"--screenshot={shot}", f"{url}/{page}")
                 assert shot.exists() and shot.stat().st_size > 20_000, f"no screenshot of {page}"

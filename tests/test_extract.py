@@ -20,15 +20,8 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 def row(n: int, minute: int) -> dict:
     values = {c.name: None for c in MESSAGES.columns}
     values.update(
-        question_id=f"q{n:05d}",
-        session_id="s",
-        project_short_name="p",
-        channel_type="telegram",
-        bot_id="b",
-        client_id="c",
-        session_start_time=T0,
-        message_time=T0 + timedelta(minutes=minute),
-        is_livechat=False,
+        question_id=f"q{n:05d}", session_id="s", project_short_name="p", channel_type="telegram", bot_id="b",
+        client_id="c", session_start_time=T0, message_time=T0 + timedelta(minutes=minute), is_livechat=False,
     )
     return values
 
@@ -61,7 +54,7 @@ class ChangingSource:
             if page > 0 and self.arrivals:
                 self.rows.append(self.arrivals.pop(0))
             hits = matching()
-            yield FakePage(page, len(hits), hits[page * self.page_size : (page + 1) * self.page_size])
+            yield FakePage(page, len(hits), hits[page * self.page_size:(page + 1) * self.page_size])
             page += 1
             if page * self.page_size >= len(hits):
                 return

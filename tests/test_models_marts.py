@@ -43,8 +43,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
     build_warehouse_models(db, config=CONFIG)
     con = open_readonly(db)
     before = con.execute(
-        "select duration_s, client_messages from marts.session_facts where session_id = 'S4'"
-    ).fetchone()
+        "select duration_s, client_messages from marts.session_facts where session_id = 'S4'").fetchone()
     con.close()
     with Warehouse.open(db) as wh:
         run = load_stage_two(wh.con)
@@ -103,14 +102,7 @@ def test_staging_local_days_around_midnight_and_the_dst_change(built: dict) -> N
         ("m9", D28, False, True, True, False),
     ]
     assert rows(built, "select session_id, day from staging.sessions order by 1") == [
-        ("S0", D26),
-        ("S1", D28),
-        ("S2", D29),
-        ("S3", D29),
-        ("S4", D28),
-        ("S5", D30),
-        ("S6", D30),
-    ]
+        ("S0", D26), ("S1", D28), ("S2", D29), ("S3", D29), ("S4", D28), ("S5", D30), ("S6", D30)]
 
 
 def test_daily_conversations(built: dict) -> None:

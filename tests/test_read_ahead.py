@@ -120,10 +120,8 @@ def test_a_failed_commit_stops_the_read_ahead_before_the_run_returns(tmp_path: P
 
 def test_a_read_that_fails_ahead_leaves_the_windows_before_it_committed_in_order(tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
-    with (
-        Simulator(config(seed=23), token=TOKEN) as sim,
-        ReporterClient(sim.base_url, TOKEN, retry=FAST_RETRY) as client,
-    ):
+    with Simulator(config(seed=23), token=TOKEN) as sim, ReporterClient(sim.base_url, TOKEN,
+                                                                        retry=FAST_RETRY) as client:
 
         def break_clients_after_first_window(event: SyncEvent) -> None:
             if event.kind == "window_done" and event.done == 1:

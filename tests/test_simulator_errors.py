@@ -58,21 +58,8 @@ def test_unknown_filter_key(sim: Simulator, http: requests.Session) -> None:
 
 
 def test_wrong_type_for_a_key(sim: Simulator, http: requests.Session) -> None:
-    response = post_messages(
-        sim,
-        http,
-        {
-            "filters": [
-                {
-                    "key": "MESSAGE_TIME",
-                    "type": "TEXT",
-                    "values": ["x"],
-                    "comparisonType": "CONTAINS",
-                    "isCaseSensitive": False,
-                }
-            ]
-        },
-    )
+    response = post_messages(sim, http, {"filters": [{"key": "MESSAGE_TIME", "type": "TEXT", "values": ["x"],
+                                                      "comparisonType": "CONTAINS", "isCaseSensitive": False}]})
     assert_error(response, 400, "MESSAGE_TIME")
 
 

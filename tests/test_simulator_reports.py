@@ -115,13 +115,8 @@ def test_daily_telephony_and_client_list_reports(sim: Simulator, http: requests.
     lines = read_csv(daily, ",")
     daily_ids = {line[lines[0].index("Message ID")] for line in lines[1:]}
     assert daily_ids == {m["questionId"] for m in all_rows(http, sim, "messages", last_day(sim))}
-    _, telephony = run_report(
-        sim,
-        http,
-        "telephony",
-        None,
-        params={"startTime": format_api_datetime(sim.world.start), "endTime": format_api_datetime(sim.world.end)},
-    )
+    _, telephony = run_report(sim, http, "telephony", None, params={
+        "startTime": format_api_datetime(sim.world.start), "endTime": format_api_datetime(sim.world.end)})
     rows = read_xlsx(telephony)  # no body, so the default settings: XLSX
     channel = rows[0].index("Channel type")
     assert len(rows) > 1 and {row[channel] for row in rows[1:]} == {"resterisk"}

@@ -74,15 +74,14 @@ def test_a_sync_of_n_days_equals_the_ground_truth(tmp_path: Path) -> None:
             item["key"] for item in experiments)  # fmt: skip
         # Link tables carry exactly the labels of the LIST columns.
         listed = con.execute(
-            "select count(*) from (select question_id, unnest(labels).id from raw.messages)"
-        ).fetchone()[0]
+            "select count(*) from (select question_id, unnest(labels).id from raw.messages)").fetchone()[0]
         linked = con.execute("select count(*) from raw.message_label_links").fetchone()[0]
         assert listed == linked > 0
         done = con.execute(
-            "select count(*) from meta.sync_state where entity = 'messages' and status = 'done'"
-        ).fetchone()[0]
+            "select count(*) from meta.sync_state where entity = 'messages' and status = 'done'").fetchone()[0]
         assert done == config.days
-        platform = con.execute("select sum(value) from raw.api_daily_stats where metric = 'messages'").fetchone()[0]
+        platform = con.execute(
+            "select sum(value) from raw.api_daily_stats where metric = 'messages'").fetchone()[0]
         assert platform == counts["messages"]
     finally:
         con.close()
@@ -127,19 +126,15 @@ def test_the_nightly_sync_catches_late_messages_and_labels(tmp_path: Path) -> No
         sync(sim, db, start=first_day(config), end=END)
         assert_equals_truth(db, sim.world, sim.world.start, sim.world.now)
         old_truth_sessions = {s["sessionId"]: s for s in sim.world.truth_sessions(sim.world.start, sim.world.now)}
-        old_truth_labels = {
-            m["questionId"]: m["labels"] for m in sim.world.truth_messages(sim.world.start, sim.world.now)
-        }
+        old_truth_labels = {m["questionId"]: m["labels"] for m in sim.world.truth_messages(sim.world.start,
+                                                                                            sim.world.now)}
         sim.advance(days=1)
         new_sessions = {s["sessionId"]: s for s in sim.world.truth_sessions(sim.world.start, sim.world.now)}
         resumed = [sid for sid, s in old_truth_sessions.items()
                    if new_sessions[sid]["questionCount"] > s["questionCount"]]  # fmt: skip
         now_messages = sim.world.truth_messages(sim.world.start, sim.world.end)
-        relabelled = [
-            m["questionId"]
-            for m in now_messages
-            if m["questionId"] in old_truth_labels and m["labels"] != old_truth_labels[m["questionId"]]
-        ]
+        relabelled = [m["questionId"] for m in now_messages
+                      if m["questionId"] in old_truth_labels and m["labels"] != old_truth_labels[m["questionId"]]]
         assert resumed, "the world should have put new messages into sessions that began days earlier"
         assert relabelled, "the world should have labelled old messages later"
         # Nightly: no dates, the saved state decides; the lookback covers the world's lateness (labels up to 5 d).

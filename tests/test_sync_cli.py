@@ -96,8 +96,7 @@ def test_a_sync_killed_mid_way_resumes_to_the_ground_truth(sim, env, tmp_path: P
     con = open_readonly(db)
     try:
         done = con.execute(
-            "select window_start, window_end, row_count from meta.sync_state where entity = 'messages'"
-        ).fetchall()
+            "select window_start, window_end, row_count from meta.sync_state where entity = 'messages'").fetchall()
         assert 2 <= len(done) < 4
         for start, end, row_count in done:  # the state never claims a window whose rows are not there
             held = con.execute("select count(*) from raw.messages where message_time >= ? and message_time < ?",

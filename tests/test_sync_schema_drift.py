@@ -48,8 +48,7 @@ def test_new_fields_are_kept_and_reported(tmp_path: Path, caplog) -> None:
     con = open_readonly(db)
     try:
         kept = con.execute(
-            "select count(*) from raw.messages where extra->>'$.sentiment.label' = 'neutral'"
-        ).fetchone()[0]
+            "select count(*) from raw.messages where extra->>'$.sentiment.label' = 'neutral'").fetchone()[0]
     finally:
         con.close()
     assert kept == truth > 0

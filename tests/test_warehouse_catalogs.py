@@ -32,26 +32,18 @@ def test_catalog_refresh_replaces_the_project_rows(wh):
     run1, run2 = wh.begin_run("p1"), wh.begin_run("p2")
     wh.replace_catalogs("p2", run2, message_labels=[label(1, "other project")])
     wh.replace_catalogs(
-        "p1",
-        run1,
+        "p1", run1,
         message_labels=[label(1, "price"), label(2, "refund")],
         label_groups=[{"id": 10, "name": "g", "priority": 1}],
         session_labels=[{"id": 5, "name": "resolved", "priority": 0}],
-        experiments=[
-            {
-                "key": "e1",
-                "description": "greeting",
-                "status": "RUNNING",
-                "branches": [{"key": "a", "description": "short"}, {"key": "b"}],
-            }
-        ],
+        experiments=[{"key": "e1", "description": "greeting", "status": "RUNNING",
+                      "branches": [{"key": "a", "description": "short"}, {"key": "b"}]}],
         experiment_session_counts=[{"key": "e1", "count": 42}],
     )
     counts = wh.replace_catalogs("p1", run1, message_labels=[label(2, "refund (renamed)")])
     assert counts == {"message_labels": 1}
     assert rows(wh, "SELECT project_short_name, label_id, name, group_id FROM raw.message_labels ORDER BY 1") == [
-        ("p1", 2, "refund (renamed)", 10),
-        ("p2", 1, "other project", 10),
+        ("p1", 2, "refund (renamed)", 10), ("p2", 1, "other project", 10),
     ]
     # Catalogs not named in a refresh stay as they were.
     assert rows(wh, "SELECT name FROM raw.session_labels") == [("resolved",)]
@@ -91,16 +83,11 @@ def test_duplicate_catalog_ids_keep_the_last(wh):
 def test_daily_stats_are_upserted_by_metric_dimension_and_day(wh):
     run = wh.begin_run("p1")
     fetched = datetime(2024, 5, 3, tzinfo=UTC)
-    wh.upsert_daily_stats(
-        "p1",
-        run,
-        [
-            {"metric": "messages", "day": "2024-05-01", "value": 10},
-            {"metric": "messages", "day": date(2024, 5, 2), "value": 20},
-            {"metric": "log_labels", "dimension": "7", "day": "2024-05-01", "value": 3, "tz_offset_minutes": 180},
-        ],
-        fetched_at=fetched,
-    )
+    wh.upsert_daily_stats("p1", run, [
+        {"metric": "messages", "day": "2024-05-01", "value": 10},
+        {"metric": "messages", "day": date(2024, 5, 2), "value": 20},
+        {"metric": "log_labels", "dimension": "7", "day": "2024-05-01", "value": 3, "tz_offset_minutes": 180},
+    ], fetched_at=fetched)
     wh.upsert_daily_stats("p1", run, [{"metric": "messages", "day": "2024-05-02", "value": 21}])
     assert rows(wh, "SELECT metric, dimension, day, value FROM raw.api_daily_stats ORDER BY 1, 2, 3") == [
         ("log_labels", "7", date(2024, 5, 1), 3.0),

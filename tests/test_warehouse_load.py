@@ -54,9 +54,7 @@ def test_overlapping_windows_keep_one_row_per_key_the_newest(wh):
     overlap = (DAY + timedelta(hours=12), DAY + timedelta(hours=36))
     load(wh, run, overlap, messages=messages(message("q1", question="new"), message("q3")))
     assert rows(wh, "SELECT question_id, question FROM raw.messages ORDER BY 1") == [
-        ("q1", "new"),
-        ("q2", "hello"),
-        ("q3", "hello"),
+        ("q1", "new"), ("q2", "hello"), ("q3", "hello"),
     ]
 
 
@@ -73,15 +71,10 @@ def test_duplicates_inside_one_window_keep_the_last(wh):
 
 def test_message_label_links_follow_label_changes(wh):
     run = wh.begin_run("p1")
-    load(
-        wh,
-        run,
-        day(0),
-        messages=messages(
-            message("q1", labels=[message_label(1), message_label(2), message_label(2)]),
-            message("q2", labels=[message_label(1)]),
-        ),
-    )
+    load(wh, run, day(0), messages=messages(
+        message("q1", labels=[message_label(1), message_label(2), message_label(2)]),
+        message("q2", labels=[message_label(1)]),
+    ))
     links = "SELECT question_id, label_id FROM raw.message_label_links ORDER BY 1, 2"
     assert rows(wh, links) == [("q1", 1), ("q1", 2), ("q2", 1)]
     load(wh, run, day(0), messages=messages(message("q1", labels=[message_label(2, "renamed")])))
@@ -106,20 +99,11 @@ def test_session_label_links_and_session_fields(wh):
 def test_clients_key_includes_bot_and_tolerates_a_null_bot(wh):
     run = wh.begin_run("p1")
     for blocked in (False, True):
-        load(
-            wh,
-            run,
-            day(0),
-            clients=clients(
-                client("c1", bot_id=None, blocked=blocked),
-                client("c1", bot_id="bot-1"),
-                client("c1", bot_id="bot-2"),
-            ),
-        )
+        load(wh, run, day(0), clients=clients(
+            client("c1", bot_id=None, blocked=blocked), client("c1", bot_id="bot-1"), client("c1", bot_id="bot-2"),
+        ))
     assert rows(wh, "SELECT bot_id, is_blocked FROM raw.clients ORDER BY bot_id NULLS FIRST") == [
-        (None, True),
-        ("bot-1", False),
-        ("bot-2", False),
+        (None, True), ("bot-1", False), ("bot-2", False),
     ]
 
 
@@ -153,9 +137,7 @@ def test_window_state_is_recorded_per_entity_even_when_empty(wh):
         window.add("messages", messages(message("q2", at=day(1)[0])))
     records = wh.window_states("p1")
     assert sorted((r.entity, r.row_count) for r in records if r.window_start == day(0)[0]) == [
-        ("clients", 0),
-        ("messages", 1),
-        ("sessions", 0),
+        ("clients", 0), ("messages", 1), ("sessions", 0),
     ]
     assert wh.done_windows("p1") == [day(0)]
     assert wh.done_windows("p1", ["messages"]) == [day(0), day(1)]
@@ -171,8 +153,7 @@ def test_projects_are_isolated(wh):
     load_window(wh, "p2", *day(0), run2, {"messages": messages(message("q1", project="p2", question="two"))})
     load_window(wh, "p1", *day(0), run1, {"messages": messages(message("q1", question="one again"))})
     assert rows(wh, "SELECT project_short_name, question FROM raw.messages ORDER BY 1") == [
-        ("p1", "one again"),
-        ("p2", "two"),
+        ("p1", "one again"), ("p2", "two"),
     ]
     assert rows(wh, "SELECT project_short_name, count(*) FROM raw.message_label_links GROUP BY 1") == []
     assert wh.done_windows("p2", ["messages"]) == [day(0)]
@@ -192,22 +173,16 @@ def test_batches_that_break_the_contract_are_refused_with_the_field_named(wh):
         with pytest.raises(BatchSchemaError, match="missing \\['question'\\]"):
             window.add("messages", batch.drop_columns(["question"]))
         with pytest.raises(BatchSchemaError, match="processing_time_ms"):
-            window.add(
-                "messages",
-                batch.set_column(
-                    batch.schema.get_field_index("processing_time_ms"), "processing_time_ms", pa.array(["slow"])
-                ),
-            )
+            window.add("messages", batch.set_column(
+                batch.schema.get_field_index("processing_time_ms"), "processing_time_ms", pa.array(["slow"])
+            ))
         with pytest.raises(LoadError, match="not one of this window's entities"):
             window.add("sessions", sessions(session("s1")))
         # Reordered columns and a losslessly castable type are accepted.
         reordered = batch.select(list(reversed(batch.column_names)))
-        window.add(
-            "messages",
-            reordered.set_column(
-                reordered.schema.get_field_index("processing_time_ms"), "processing_time_ms", pa.array([12], pa.int64())
-            ),
-        )
+        window.add("messages", reordered.set_column(
+            reordered.schema.get_field_index("processing_time_ms"), "processing_time_ms", pa.array([12], pa.int64())
+        ))
         window.add("messages", batch.to_batches()[0])
         window.add("messages", pa.RecordBatchReader.from_batches(batch.schema, batch.to_batches()))
     assert window.loaded.duplicates_dropped == {"messages": 2}

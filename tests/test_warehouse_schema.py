@@ -13,17 +13,8 @@ from reporter_etl.warehouse import (
 )
 
 RAW_TABLES = {
-    "messages",
-    "sessions",
-    "clients",
-    "message_label_links",
-    "session_label_links",
-    "message_labels",
-    "message_label_groups",
-    "session_labels",
-    "experiments",
-    "experiment_session_counts",
-    "api_daily_stats",
+    "messages", "sessions", "clients", "message_label_links", "session_label_links", "message_labels",
+    "message_label_groups", "session_labels", "experiments", "experiment_session_counts", "api_daily_stats",
 }
 
 

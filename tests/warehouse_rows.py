@@ -27,12 +27,8 @@ def _blank(contract: Entity) -> dict[str, Any]:
 
 def message_label(label_id: int, name: str | None = None, group_id: int = 1) -> dict[str, Any]:
     return {
-        "id": label_id,
-        "name": name or f"label {label_id}",
-        "priority": 0,
-        "group_id": group_id,
-        "group_name": f"group {group_id}",
-        "group_priority": 0,
+        "id": label_id, "name": name or f"label {label_id}", "priority": 0,
+        "group_id": group_id, "group_name": f"group {group_id}", "group_priority": 0,
     }
 
 
@@ -52,18 +48,9 @@ def message(
 ) -> dict[str, Any]:
     row = _blank(MESSAGES)
     row.update(
-        question_id=question_id,
-        session_id=session_id,
-        project_short_name=project,
-        channel_type="chatwidget",
-        bot_id=bot_id,
-        client_id="c1",
-        session_start_time=at,
-        message_time=at,
-        is_livechat=False,
-        question=question,
-        labels=labels or [],
-        session_labels=[],
+        question_id=question_id, session_id=session_id, project_short_name=project, channel_type="chatwidget",
+        bot_id=bot_id, client_id="c1", session_start_time=at, message_time=at, is_livechat=False,
+        question=question, labels=labels or [], session_labels=[],
     )
     return row
 
@@ -78,17 +65,9 @@ def session(
 ) -> dict[str, Any]:
     row = _blank(SESSIONS)
     row.update(
-        session_id=session_id,
-        project_short_name=project,
-        channel_type="chatwidget",
-        bot_id="bot-1",
-        client_id="c1",
-        start_time=start,
-        question_count=1,
-        is_livechat=False,
-        labels=labels or [],
-        session_result=result,
-        session_data={"experiment.e1": "a"},
+        session_id=session_id, project_short_name=project, channel_type="chatwidget", bot_id="bot-1",
+        client_id="c1", start_time=start, question_count=1, is_livechat=False, labels=labels or [],
+        session_result=result, session_data={"experiment.e1": "a"},
     )
     return row
 
@@ -98,14 +77,8 @@ def client(
 ) -> dict[str, Any]:
     row = _blank(CLIENTS)
     row.update(
-        client_id=client_id,
-        account_id=1001,
-        project_short_name=project,
-        channel_type="chatwidget",
-        bot_id=bot_id,
-        last_session_id="s1",
-        join_date=DAY,
-        last_visit_date=DAY + timedelta(hours=1),
+        client_id=client_id, account_id=1001, project_short_name=project, channel_type="chatwidget",
+        bot_id=bot_id, last_session_id="s1", join_date=DAY, last_visit_date=DAY + timedelta(hours=1),
         is_blocked=blocked,
     )
     return row
@@ -127,7 +100,9 @@ def clients(*rows: dict[str, Any]) -> pa.Table:
     return table(CLIENTS, list(rows))
 
 
-def many_messages(first: int, count: int, start: datetime, *, project: str = "p1", question: str = "bulk") -> pa.Table:
+def many_messages(
+    first: int, count: int, start: datetime, *, project: str = "p1", question: str = "bulk"
+) -> pa.Table:
     """``count`` messages q-<first>.. spread over one hour from ``start``, each with one label."""
     numbers = np.arange(first, first + count)
     start_ms = int(start.timestamp() * 1000)
