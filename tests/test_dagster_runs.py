@@ -124,6 +124,7 @@ def test_a_run_failing_mid_range_resumes_with_the_remaining_days_and_keeps_no_to
         # though a run failed with API errors; nor do the projects file and the warehouse.
         assert instance.get_run_by_id(failed.run_id) is not None
         assert list(home.rglob("*.db")), "the instance should keep its storage under DAGSTER_HOME"
+        assert list(home.rglob("compute_logs/*.err")), "the steps' captured output should be under DAGSTER_HOME"
         assert token_files(home, TOKEN) == []
         assert token_files(tmp_path, TOKEN) == []
 
