@@ -93,7 +93,8 @@ def materialize(setup: DemoSetup, first: date | None = None, last: date | None =
         tags = {RANGE_START_TAG: (first or setup.first_day).isoformat(),
                 RANGE_END_TAG: (last or setup.last_day).isoformat()}  # fmt: skip
         with dg.DagsterInstance.get() as instance:
-            return job.execute_in_process(instance=instance, tags=tags, raise_on_error=False).success
+            quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+            return job.execute_in_process(run_config=quiet, instance=instance, tags=tags, raise_on_error=False).success
     finally:
         for key, value in saved.items():
             if value is None:

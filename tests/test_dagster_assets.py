@@ -149,3 +149,24 @@ def _checks_on_planted_errors(tmp_path: Path, instance: dg.DagsterInstance) -> N
     differs = _check_outcomes(defs, prefix, instance)
     assert not differs[("messages", "matches_platform_daily_counts")]
     assert differs[("messages", "no_missing_days")] and differs[("messages", "unique_natural_key")]
+
+
+def test_a_new_api_field_is_kept_and_the_drift_check_warns(tmp_path: Path, env) -> None:
+    config = WorldConfig(seed=24, days=1, end_date=END, messages_per_day=120, timezone=TZ)
+    db = tmp_path / "w.duckdb"
+    with Simulator(config, token=TOKEN) as sim, dg.DagsterInstance.ephemeral() as instance:
+        render = sim.world.extended_messages
+        # The platform starts sending a field this version does not know, across real HTTP.
+        sim.world.extended_messages = lambda rows: [{**m, "sentiment": {"score": 0.5}} for m in render(rows)]
+        location = load_location(write_projects_file(tmp_path / "projects.toml", db, [sim_project(sim, END)]))
+        prefix = location.projects[0].prefix
+        result = run_range(definitions(location), job_name(location), END, END, instance)
+        assert result.success  # a warning, not a failure
+        assert materializations(result)[f"{prefix}/raw/messages"]["new_api_fields"] == "sentiment"
+        evaluations = result.get_asset_check_evaluations()
+        drift = {e.asset_key.path[-1]: e for e in evaluations if e.check_name == "no_new_api_fields"}
+        assert not drift["messages"].passed and drift["messages"].severity == dg.AssetCheckSeverity.WARN
+        window = day_window(END, zone(TZ))
+        every_message = len(sim.world.truth_messages(window.start, window.end))
+        assert drift["messages"].metadata["new_fields"].value == {"sentiment": every_message} and every_message > 0
+        assert drift["sessions"].passed and drift["clients"].passed
