@@ -27,6 +27,7 @@ from reporter_etl.api.errors import AuthenticationError
 from reporter_etl.api.filters import DateTimeRange, message_time
 from reporter_etl.api.records import CLIENTS, MESSAGES, SESSIONS, EntityContract, unknown_field_names
 from reporter_etl.extract import Extraction, PageLike, extract
+from reporter_etl.platform_stats import daily_platform_stats
 from reporter_etl.warehouse import WINDOW_ENTITIES, Warehouse
 from reporter_etl.windows import Window, day_windows, last_complete_day, local_day_of, zone
 
@@ -69,6 +70,7 @@ class WindowRead:
     passes: int
     splits: int
     requests: int
+    platform_stats: list[dict[str, Any]] = field(default_factory=list)  # transfers, calls, clients (rows)
 
 
 @dataclass
@@ -328,8 +330,9 @@ class Syncer:
             # The platform's statistics and its lists may disagree for reasons of their own; the window is
             # still a consistent read, and the end-of-run reconciliation and the next lookback look again.
             log.warning("%s: loaded %s but the platform's statistics say %s", window, loaded, api_totals)
+        platform_stats = self._platform_daily_stats(window)
         return WindowRead(window, extractions, api_totals, pages, passes, splits,
-                          self.client.request_count - requests_before)  # fmt: skip
+                          self.client.request_count - requests_before, platform_stats)  # fmt: skip
 
     def commit_window(self, project: str, run_id: str, read: WindowRead) -> WindowReport:
         """The read window's rows and its done record in one transaction, then the platform's daily counts."""
@@ -343,7 +346,8 @@ class Syncer:
             [
                 {"metric": metric, "day": window.day, "value": value, "tz_offset_minutes": self._offset(window)}
                 for metric, value in api_totals.items()
-            ],
+            ]
+            + read.platform_stats,
         )
         return WindowReport(
             window=window,
@@ -427,6 +431,12 @@ class Syncer:
             body: Any = call(window_filter, interval_type="DAY", timezone_offset=offset)
             totals[metric] = int(body["totalCount"])
         return totals
+
+    def _platform_daily_stats(self, window: Window) -> list[dict[str, Any]]:
+        """Transfers, calls and clients as the platform counts them (``reporter_etl.platform_stats``)."""
+        if self._cancel_reads.is_set():
+            raise _ReadCancelled
+        return daily_platform_stats(self.client, window, self._offset(window))
 
     def _offset(self, window: Window) -> int:
         """Minutes east of UTC at the window's local midnight, as the API's Timezone header wants them."""
