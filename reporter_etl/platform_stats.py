@@ -2,6 +2,8 @@
 
 For one day window the sync asks the platform for:
 
+- ``sessions_started``: ``stats/sessions/with-advanced-filters`` over the window's SESSION_START_TIME: sessions
+  that began that local day (the ``sessions`` count the sync verifies with is of sessions *active* that day);
 - ``transfers``: ``stats/switched-sessions`` (method SWITCH): sessions handed to an operator;
 - ``calls`` by dimension ``incoming``, ``outgoing`` and ``billed``: ``stats/telephony``;
   ``call_duration_avg_s``: the same response's mean call duration;
@@ -24,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reporter_etl.api.client import ReporterClient
-from reporter_etl.api.filters import message_time
+from reporter_etl.api.filters import DateTimeRange, message_time
 from reporter_etl.windows import Window
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,7 @@ TELEPHONY_SERIES = {"incoming": "incomingCount", "outgoing": "outgoingCount", "b
 # Paged list operations this module calls once per window for a count only (one row asked for); request
 # accounting that compares pages read with the pages needed leaves these out.
 COUNT_REQUESTS_PER_WINDOW: Mapping[str, int] = {"filter_clients": 1}
-REQUESTS_PER_WINDOW = 4  # switched-sessions, telephony, the clients count, unique-clients
+REQUESTS_PER_WINDOW = 5  # sessions started, switched-sessions, telephony, the clients count, unique-clients
 
 
 def _bucket_sum(points: Any, start_ms: int, end_ms: int) -> float:
@@ -57,11 +59,14 @@ def daily_platform_stats(client: ReporterClient, window: Window, tz_offset_minut
     """Rows for raw.api_daily_stats (metric, dimension, day, value, tz_offset_minutes) for one window."""
     day, offset = window.day, tz_offset_minutes
     lo, hi = platform_day_bounds(window, offset)
+    started: Any = client.session_stats([DateTimeRange.window("SESSION_START_TIME", window.start, window.end)],
+                                        interval_type="DAY", timezone_offset=offset)
     switched: Any = client.switched_sessions_stats(day, day, TRANSFER_METHOD, timezone_offset=offset)
     telephony: Any = client.telephony_stats(day, day, timezone_offset=offset)
     active: Any = client.call("filter_clients", filters=[message_time(window.start, window.end)], page=0, size=1)
     everyone: Any = client.unique_clients_stats()
-    rows = [_row(window, offset, "transfers", "", _bucket_sum(switched.get("stats"), lo, hi))]
+    rows = [_row(window, offset, "sessions_started", "", float(started["totalCount"])),
+            _row(window, offset, "transfers", "", _bucket_sum(switched.get("stats"), lo, hi))]
     rows += [_row(window, offset, "calls", dimension, _bucket_sum(telephony.get(field), lo, hi))
              for dimension, field in TELEPHONY_SERIES.items()]  # fmt: skip
     mean_call_s = float(telephony.get("averageCallDurationInSeconds") or 0)

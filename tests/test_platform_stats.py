@@ -4,7 +4,7 @@ ground truth says each statistic counts (sessions bucketed by their start in the
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,10 @@ from reporter_etl.simulator import Simulator, WorldConfig
 from reporter_etl.sync import Syncer
 from reporter_etl.warehouse import Warehouse, open_readonly
 from tests.sync_support import ms
+
+
+def parse_ms(text: str) -> datetime:
+    return datetime.fromtimestamp(ms(text) / 1000, UTC)
 
 TOKEN = "platform-stats-token-51aa"
 END = date(2026, 3, 4)
@@ -34,6 +38,8 @@ def test_daily_platform_stats_equal_the_ground_truth_in_a_non_utc_zone(tmp_path:
             lo, hi = platform_day_bounds(window, offset)
             started = [s for s in sessions if lo <= ms(s["startTime"]) < hi]
             calls = Counter("incoming" if s["isCallIncoming"] else "outgoing" for s in started if "isCallIncoming" in s)
+            expected[("sessions_started", "", window.day)] = sum(
+                1 for s in sessions if window.start <= parse_ms(s["startTime"]) < window.end)
             expected[("transfers", "", window.day)] = sum(1 for s in started if s["isLivechat"])
             expected[("calls", "incoming", window.day)] = calls["incoming"]
             expected[("calls", "outgoing", window.day)] = calls["outgoing"]
@@ -49,7 +55,7 @@ def test_daily_platform_stats_equal_the_ground_truth_in_a_non_utc_zone(tmp_path:
     try:
         stored = {(metric, dimension, day): value for metric, dimension, day, value, offset in con.execute(
             "select metric, dimension, day, value, tz_offset_minutes from raw.api_daily_stats "
-            "where metric in ('transfers', 'calls', 'unique_clients')").fetchall()}  # fmt: skip
+            "where metric in ('sessions_started', 'transfers', 'calls', 'unique_clients')").fetchall()}  # fmt: skip
         offsets = {r[0] for r in con.execute("select distinct tz_offset_minutes from raw.api_daily_stats").fetchall()}
     finally:
         con.close()
