@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "reporter_etl.commands.reports",
     "reporter_etl.commands.stats",
     "reporter_etl.commands.export",
+    "reporter_etl.commands.check",
 )
 
 EXIT_OK = 0
