@@ -24,7 +24,8 @@
 --   duration_p90_s: their 90th percentile (interpolated)
 --   transferred_sessions: sessions started this day that went to an operator
 --   transferred_share: transferred_sessions / sessions
---   containment: non-empty sessions never transferred / non-empty sessions
+--   contained_sessions: non-empty sessions never transferred
+--   containment: contained_sessions / non_empty_sessions
 --   calls_incoming: incoming telephony sessions started
 --   calls_outgoing: outgoing telephony sessions started
 with bounds as (
@@ -137,6 +138,7 @@ final as (
         duration_p90_s,
         transferred_sessions,
         transferred_sessions / nullif(sessions, 0) as transferred_share,
+        contained_sessions,
         contained_sessions / nullif(non_empty_sessions, 0) as containment,
         calls_incoming,
         calls_outgoing
