@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from reporter_etl.commands.api_common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, day, group_help, print_table
+from reporter_etl.commands.publish_options import add_publish_options, publish_warehouse
 from reporter_etl.models import (
     BuildReport,
     ConfigError,
@@ -23,6 +24,7 @@ from reporter_etl.models import (
     touched_range,
 )
 from reporter_etl.models.config import CONFIG_FILE_NAME
+from reporter_etl.publish import PublishError
 from reporter_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S, WarehouseError
 
 if TYPE_CHECKING:
@@ -67,6 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT_S, metavar="SECONDS",
                        help="how long to wait for a sync holding the warehouse (default 60)")  # fmt: skip
     add_config_option(build)
+    add_publish_options(build)
     build.set_defaults(handler=build_command)
 
     listing = commands.add_parser("list", help="list the models, their inputs and whether they are daily")
@@ -93,6 +96,13 @@ def build_command(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     print(build_summary(report, args.db))
+    try:
+        published = publish_warehouse(args, config)
+    except (PublishError, WarehouseError) as exc:
+        print(f"error: the models were built, but not published: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if published:
+        print(published)
     return EXIT_OK
 
 

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import duckdb
 
+from reporter_etl.models import ModelsConfig, set_variables
 from reporter_etl.publish import PUBLISHED_SUFFIX, default_publish_path, publish
+from reporter_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S, Warehouse
 
 
 def add_publish_options(parser: argparse.ArgumentParser) -> None:
@@ -32,3 +34,13 @@ def publish_after_build(con: duckdb.DuckDBPyConnection, args: argparse.Namespace
     result = publish(con, target, source=str(Path(args.db).resolve()))
     return (f"published {len(result.rows)} tables ({sum(result.rows.values()):,} rows) to {result.path} "
             f"in {result.seconds:.1f} s")  # fmt: skip
+
+
+def publish_warehouse(args: argparse.Namespace, config: ModelsConfig) -> str | None:
+    """Publish after a build that has closed its connection: take the writer lock again, so nothing changes while
+    the copy is written, and set the models' variables (the staging views read them)."""
+    if publish_target(args) is None:
+        return None
+    with Warehouse.open(args.db, lock_timeout=getattr(args, "lock_timeout", DEFAULT_LOCK_TIMEOUT_S)) as wh:
+        set_variables(wh.con, config.sql_variables())
+        return publish_after_build(wh.con, args)

@@ -10,8 +10,10 @@ from typing import Any
 from reporter_etl.api import ConfigurationError, ReporterError
 from reporter_etl.commands.api_common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, client_from_args, connection_parent, day
 from reporter_etl.commands.models import add_config_option, build_models_after_sync
+from reporter_etl.commands.publish_options import add_publish_options, publish_after_build
 from reporter_etl.extract import DriftError
 from reporter_etl.models import ConfigError, ModelError
+from reporter_etl.publish import PublishError
 from reporter_etl.sync import DEFAULT_LOOKBACK, Syncer, SyncError, SyncEvent, SyncResult
 from reporter_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S, Warehouse, WarehouseError
 from reporter_etl.windows import parse_lookback, zone
@@ -57,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
     parser.add_argument("--no-models", action="store_true", help="do not rebuild the SQL models for the synced days")
     add_config_option(parser)
+    add_publish_options(parser)
     parser.set_defaults(handler=sync_command)
 
 
@@ -76,15 +79,21 @@ def sync_command(args: argparse.Namespace) -> int:
                 syncer = Syncer(client, wh, timezone=args.timezone, progress=bar)
                 result = syncer.run(start=args.start, end=args.end, lookback=args.lookback)
             models_line = None if args.no_models else build_models_after_sync(wh.con, result, args)
+            published_line = publish_after_build(wh.con, args) if models_line else None
     except (ReporterError, SyncError, DriftError, WarehouseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except (ConfigError, ModelError) as exc:
         print(f"error: the sync committed, but the models were not built: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except PublishError as exc:
+        print(f"error: the sync committed and the models were built, but not published: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     print(summary_line(result, args.db))
     if models_line:
         print(models_line)
+    if published_line:
+        print(published_line)
     return EXIT_OK
 
 

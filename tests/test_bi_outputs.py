@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -15,6 +17,7 @@ import duckdb
 import pytest
 
 from reporter_etl.api import ReporterClient
+from reporter_etl.cli import main
 from reporter_etl.models import ModelsConfig, build, load_models
 from reporter_etl.publish import PUBLISH_STORAGE_VERSION, default_publish_path, publish, published_objects
 from reporter_etl.simulator import Simulator, WorldConfig
@@ -144,3 +147,51 @@ def test_duckdb_1_opens_the_copy(published) -> None:
     answer = json.loads(done.stdout)
     assert answer["version"].startswith("1."), answer["version"]
     assert answer["counts"] == expected
+
+
+def test_models_build_publishes_beside_the_warehouse_or_where_asked_or_not_at_all(published, tmp_path, capsys):
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(published[0], db)
+    moscow = ["--timezone", "Europe/Moscow"]
+    assert main(["models", "build", "--db", str(db), *moscow]) == 0
+    assert "published" in capsys.readouterr().out
+    default = db.with_name("copy.published.duckdb")
+    elsewhere = tmp_path / "bi" / "for-bi.duckdb"
+    assert main(["models", "build", "--db", str(db), *moscow, "--publish", str(elsewhere)]) == 0
+    assert str(elsewhere) in capsys.readouterr().out
+    default.unlink()
+    assert main(["models", "build", "--db", str(db), *moscow, "--no-publish"]) == 0
+    assert "published" not in capsys.readouterr().out
+    assert elsewhere.is_file() and not default.exists()
+    con = duckdb.connect(str(elsewhere), read_only=True)
+    try:
+        assert con.execute("select count(*) from marts.daily_conversations").fetchone()[0] == published[2][
+            "marts.daily_conversations"]  # fmt: skip
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "csv"])
+def test_export_writes_every_mart_and_reads_back_with_the_same_rows(published, tmp_path, capsys, file_format):
+    db, _, expected = published
+    out = tmp_path / "export"
+    for _ in range(2):  # a second export replaces the first, whole
+        assert main(["export", "--db", str(db), "--format", file_format, "--out", str(out)]) == 0
+    marts = {name.split(".", 1)[1]: rows for name, rows in expected.items() if name.startswith("marts.")}
+    con = duckdb.connect()
+    try:
+        reader = "read_parquet" if file_format == "parquet" else "read_csv"
+        for name, rows in marts.items():
+            folder, single = out / name, out / f"{name}.{file_format}"
+            if folder.is_dir():
+                days = sorted(p.name for p in folder.iterdir())
+                assert days and all(re.fullmatch(r"day=\d{4}-\d\d-\d\d", d) for d in days), days
+                read = con.execute(f"select count(*), count(distinct day) from {reader}('{folder}/*/*.{file_format}',"
+                                   f" hive_partitioning = true)").fetchone()  # fmt: skip
+                assert read == (rows, len(days)), name
+            else:
+                assert con.execute(f"select count(*) from {reader}('{single}')").fetchone()[0] == rows, name
+    finally:
+        con.close()
+    assert (out / "daily_conversations").is_dir() and not (out / "clients").is_dir()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")], "no temporary files left"
