@@ -30,4 +30,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache demo.duckdb
+	rm -rf $(VENV) .pytest_cache .ruff_cache demo.duckdb demo.published.duckdb
