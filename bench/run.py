@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "api_conversion": ["--http"],
     "warehouse_load": ["--with-sessions"],
     "sync_vs_download": [],
+    "models_build": [],
 }
 
 

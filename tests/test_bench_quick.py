@@ -34,10 +34,13 @@ def test_the_quick_benchmarks_run_and_report(tmp_path: Path) -> None:
         rf"sync, read-ahead \(open\+run\+close\)\s+{NUMBER}\s+{NUMBER}",
         rf"ratio sync / download: {NUMBER}",
         r"session_messages \(messages/by-session\)\s+0\n",
+        rf"full\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}",  # models_build
+        rf"one day\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}",
     ):
         assert re.search(pattern, out), f"no match for {pattern!r} in:\n{out}"
     assert re.findall(r"^(\w+)\s+ok\s", out, re.MULTILINE) == [
-        "world_build", "simulator_serve", "api_conversion", "warehouse_load", "sync_vs_download"]  # fmt: skip
+        "world_build", "simulator_serve", "api_conversion", "warehouse_load", "sync_vs_download",
+        "models_build"]  # fmt: skip
 
     results = json.loads(results_path.read_text())
     assert results["problems"] == []
