@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,12 +103,16 @@ def publish(
     *,
     schemas: Sequence[str] = PUBLISHED_SCHEMAS,
     source: str = "",
+    descriptions: Mapping[str, tuple[str, Mapping[str, str]]] | None = None,
 ) -> PublishResult:
     """Copy ``schemas`` of the database ``con`` is attached to into ``target``, atomically.
 
     ``con`` is the connection that just built the models (so staging views see the same variables, such as the
     project's time zone) and should hold the warehouse's writer lock, so nothing changes while it is copied.
+    ``descriptions`` ("schema.table" -> (table text, {column: text})) become the copy's table and column comments,
+    which BI tools show beside the names; comments the warehouse has win.
     """
+    descriptions = descriptions or {}
     started = time.perf_counter()
     target = Path(target).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -127,11 +131,14 @@ def publish(
             source_name = f"{_quote_identifier(schema)}.{_quote_identifier(name)}"
             copy_name = f"{_ALIAS}.{source_name}"
             con.execute(f"CREATE TABLE {copy_name} AS SELECT * FROM {source_name}")
-            if comment:
-                con.execute(f"COMMENT ON TABLE {copy_name} IS {_quote_literal(comment)}")
-            for column, column_comment in _column_comments(con, schema, name):
-                con.execute(f"COMMENT ON COLUMN {copy_name}.{_quote_identifier(column)} "
-                            f"IS {_quote_literal(column_comment)}")  # fmt: skip
+            table_text, column_texts = descriptions.get(f"{schema}.{name}", ("", {}))
+            if comment or table_text:
+                con.execute(f"COMMENT ON TABLE {copy_name} IS {_quote_literal(comment or table_text)}")
+            columns = [r[0] for r in con.execute(f"SELECT * FROM {copy_name} LIMIT 0").description]
+            texts = {c: column_texts[c] for c in columns if column_texts.get(c)}
+            texts.update(dict(_column_comments(con, schema, name)))
+            for column, text in texts.items():
+                con.execute(f"COMMENT ON COLUMN {copy_name}.{_quote_identifier(column)} IS {_quote_literal(text)}")
             result.rows[f"{schema}.{name}"] = int(con.execute(f"SELECT count(*) FROM {copy_name}").fetchone()[0])
             log.debug("published %s.%s (%s): %d rows", schema, name, kind, result.rows[f"{schema}.{name}"])
         con.execute(

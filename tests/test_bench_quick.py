@@ -17,11 +17,12 @@ NUMBER = r"[\d,]+(?:\.\d+)?"
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(420)
 def test_the_quick_benchmarks_run_and_report(tmp_path: Path) -> None:
     results_path = tmp_path / "sync.json"
     done = subprocess.run(
         [sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--json-out", str(results_path)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=240, check=False,
+        cwd=tmp_path, capture_output=True, text=True, timeout=360, check=False,
     )  # fmt: skip
     out = done.stdout
     assert done.returncode == 0, f"exit {done.returncode}\n{out[-3000:]}\n{done.stderr[-3000:]}"

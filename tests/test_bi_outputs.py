@@ -19,6 +19,7 @@ import pytest
 from reporter_etl.api import ReporterClient
 from reporter_etl.cli import main
 from reporter_etl.models import ModelsConfig, build, load_models
+from reporter_etl.models.docs import model_docs
 from reporter_etl.publish import PUBLISH_STORAGE_VERSION, default_publish_path, publish, published_objects
 from reporter_etl.simulator import Simulator, WorldConfig
 from reporter_etl.sync import Syncer
@@ -167,6 +168,13 @@ def test_models_build_publishes_beside_the_warehouse_or_where_asked_or_not_at_al
     try:
         assert con.execute("select count(*) from marts.daily_conversations").fetchone()[0] == published[2][
             "marts.daily_conversations"]  # fmt: skip
+        # The models' header comments travel as table and column comments, for BI tools to show.
+        documented = {doc.name: doc for doc in model_docs()}["marts.daily_conversations"]
+        comments = dict(con.execute("select column_name, comment from duckdb_columns() where schema_name = 'marts' "
+                                    "and table_name = 'daily_conversations'").fetchall())  # fmt: skip
+        assert comments == dict(documented.columns)
+        assert con.execute("select comment from duckdb_tables() where table_name = 'daily_conversations'"
+                           ).fetchone()[0] == documented.description  # fmt: skip
     finally:
         con.close()
 

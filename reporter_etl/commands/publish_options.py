@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from reporter_etl.models import ModelsConfig, set_variables
+from reporter_etl.models.docs import model_docs
 from reporter_etl.publish import PUBLISHED_SUFFIX, default_publish_path, publish
 from reporter_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S, Warehouse
 
@@ -31,7 +32,8 @@ def publish_after_build(con: duckdb.DuckDBPyConnection, args: argparse.Namespace
     target = publish_target(args)
     if target is None:
         return None
-    result = publish(con, target, source=str(Path(args.db).resolve()))
+    descriptions = {doc.name: (doc.description, dict(doc.columns)) for doc in model_docs()}
+    result = publish(con, target, source=str(Path(args.db).resolve()), descriptions=descriptions)
     return (f"published {len(result.rows)} tables ({sum(result.rows.values()):,} rows) to {result.path} "
             f"in {result.seconds:.1f} s")  # fmt: skip
 
