@@ -1,7 +1,8 @@
 -- staging.messages: one row per message (the API's questionId), with its local day and what kind of message it is.
 -- A message row is one exchange: the client's phrase (or /start, or a system event) and the reply to it.
 -- Empty messages follow the platform's definition: /start or a system event (docs/decisions.md).
--- The local day is cut at midnight of getvariable('timezone') (default UTC).
+-- The local day is cut at midnight of getvariable('timezone'), else the time zone of the last build
+-- (marts.build_settings), else UTC.
 -- columns:
 --   message_id: the API's questionId
 --   project_short_name: the project
@@ -49,7 +50,7 @@ renamed as (
         channel_type,
         client_id,
         message_time as message_at,
-        timezone(coalesce(getvariable('timezone'), 'UTC'), message_time)::date as day,
+        timezone(coalesce(getvariable('timezone'), (select timezone from marts.build_settings), 'UTC'), message_time)::date as day,
         session_start_time as session_started_at,
         question,
         text_answer,

@@ -34,7 +34,7 @@ renamed as (
         channel_type,
         client_id,
         start_time as started_at,
-        timezone(coalesce(getvariable('timezone'), 'UTC'), start_time)::date as day,
+        timezone(coalesce(getvariable('timezone'), (select timezone from marts.build_settings), 'UTC'), start_time)::date as day,
         question_count,
         duration_ms / 1000.0 as duration_s,
         session_result,
