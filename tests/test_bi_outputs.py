@@ -164,6 +164,8 @@ def test_models_build_publishes_beside_the_warehouse_or_where_asked_or_not_at_al
     assert main(["models", "build", "--db", str(db), *moscow, "--no-publish"]) == 0
     assert "published" not in capsys.readouterr().out
     assert elsewhere.is_file() and not default.exists()
+    # The check finds the zone the models were built with when it is not told one.
+    assert main(["check", "--db", str(db)]) == 0, capsys.readouterr().out
     con = duckdb.connect(str(elsewhere), read_only=True)
     try:
         assert con.execute("select count(*) from marts.daily_conversations").fetchone()[0] == published[2][

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -24,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "count-sessions. Prints every difference; exits 1 when there is one, 0 when there is none.",
     )  # fmt: skip
     parser.add_argument("--db", required=True, help="the DuckDB warehouse file")
-    parser.add_argument("--timezone", help="the project's IANA time zone (overrides the config file's)")
+    parser.add_argument("--timezone", help="the project's IANA time zone (default: the config file's, else the one "
+                                           "the models were last built with)")
     parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                         help="wait this long for a sync writing the warehouse to finish (default: do not wait)")
     parser.add_argument("--config", type=Path, metavar="PATH",
@@ -40,6 +42,15 @@ def models_config(args: argparse.Namespace) -> ModelsConfig:
     return load_config(path, timezone=args.timezone)
 
 
+def built_time_zone(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The time zone the models were last built with (marts.build_settings), if they were."""
+    try:
+        row = con.execute("select timezone from marts.build_settings").fetchone()
+    except duckdb.CatalogException:
+        return None
+    return row[0] if row else None
+
+
 def check_command(args: argparse.Namespace) -> int:
     try:
         config = models_config(args)
@@ -52,6 +63,8 @@ def check_command(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     try:
+        if args.timezone is None and args.config is None and not Path(CONFIG_FILE_NAME).is_file():
+            config = replace(config, timezone=built_time_zone(con) or config.timezone)
         outcome = check_warehouse(con, config)
     except (MissingTablesError, ModelError, duckdb.Error) as exc:
         print(f"error: {exc}", file=sys.stderr)
