@@ -8,9 +8,12 @@ STAMP := $(VENV)/.installed
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml
+# The last step puts a DuckDB 1.x beside the venv, not on its path: a test opens the published copy with it,
+# as a BI driver bundling DuckDB 1.x would.
+$(STAMP): $(BIN)/python pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --upgrade --target $(VENV)/duckdb1 'duckdb>=1.1,<2'
 	touch $(STAMP)
 
 lint: $(STAMP)
@@ -37,4 +40,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache demo.duckdb .dagster-demo
+	rm -rf $(VENV) .pytest_cache .ruff_cache demo.duckdb demo.published.duckdb .dagster-demo
