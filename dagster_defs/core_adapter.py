@@ -29,7 +29,10 @@ from reporter_etl.models import (
     config_from_mapping,
     load_models,
     run_checks,
+    set_variables,
 )
+from reporter_etl.platform_stats import daily_platform_stats
+from reporter_etl.reconcile import reconcile as reconcile_with_platform
 from reporter_etl.warehouse import WINDOW_ENTITIES, open_readonly
 from reporter_etl.windows import Window, day_window, day_windows, zone
 
@@ -117,7 +120,7 @@ class CatalogsRefreshed:
 class StatsLoaded:
     project: str
     rows: int
-    values: dict[str, dict[str, int]]  # day -> metric -> value
+    values: dict[str, dict[str, float]]  # day -> metric[/dimension] -> value
     requests: int
     seconds: float
 
@@ -231,12 +234,14 @@ def load_platform_daily_stats(settings: CoreSettings, first: date, last: date) -
     """The platform's own daily counts of [first, last] into raw.api_daily_stats, one local day at a time
     (a day's UTC offset can differ from the next one's across a DST change).
 
-    The public sync API has no call for this yet, so it goes through the session's client and warehouse (the
-    core documents them for what its API does not cover); the sync itself stores the same counts per window.
+    The messages and sessions counts the sync verifies with, plus ``reporter_etl.platform_stats`` (sessions
+    started, transfers, calls, unique clients).  The public sync API has no call that stores them without syncing,
+    so this goes through the session's client and warehouse (the core documents them for what its API does not
+    cover); the sync itself stores the same counts per window, this asks the platform again for its numbers now.
     """
     started = time.perf_counter()
     tz = zone(settings.timezone)
-    values: dict[str, dict[str, int]] = {}
+    values: dict[str, dict[str, float]] = {}
     rows: list[dict[str, Any]] = []
     with _open(settings) as session:
         client, warehouse = session.client, session.warehouse
@@ -247,6 +252,10 @@ def load_platform_daily_stats(settings: CoreSettings, first: date, last: date) -
                 value = int(body["totalCount"])
                 values.setdefault(window.day.isoformat(), {})[metric] = value
                 rows.append({"metric": metric, "day": window.day, "value": value, "tz_offset_minutes": offset})
+            for row in daily_platform_stats(client, window, offset):
+                key = row["metric"] if not row["dimension"] else f"{row['metric']}/{row['dimension']}"
+                values[window.day.isoformat()][key] = row["value"]
+                rows.append(row)
         run_id = warehouse.begin_run(session.project, requested_start=day_window(first, tz).start,
                                      requested_end=day_window(last, tz).end)  # fmt: skip
         try:
@@ -316,6 +325,28 @@ class ModelCheckOutcome:
     offending_rows: int
     columns: tuple[str, ...]
     examples: list[list[Any]]
+
+
+@dataclass
+class PlatformDifference:
+    project: str
+    day: str
+    metric: str
+    warehouse: float
+    platform: float
+
+
+def platform_differences(db_path: str, config: ModelsConfig) -> list[PlatformDifference]:
+    """Every day and metric where the warehouse (raw, staging and marts) differs from the platform's own counts
+    (``reporter_etl.reconcile``, what ``reporter-etl check`` reports)."""
+    con = open_readonly(db_path, timeout=60)
+    try:
+        set_variables(con, config.sql_variables())
+        found = reconcile_with_platform(con)
+    finally:
+        con.close()
+    return [PlatformDifference(d.project, str(d.day) if d.day else "-", d.metric, d.warehouse, d.platform)
+            for d in found]  # fmt: skip
 
 
 def run_model_checks(db_path: str, checks: list[Model], config: ModelsConfig) -> list[ModelCheckOutcome]:

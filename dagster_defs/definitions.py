@@ -22,6 +22,7 @@ from dagster_defs.schedules import Nightly, asset_job, checks_job, nightly_sched
 from reporter_etl.models import Model
 
 MODELS_JOB = "warehouse_models"
+CHECKS_JOB = "warehouse_checks"
 
 
 def project_definitions(project: ProjectConfig, models: dg.AssetSelection | None) -> dg.Definitions:
@@ -48,6 +49,9 @@ def build_definitions(location: LocationConfig, resources: Mapping[str, Any] | N
     joined = {p.prefix: partitions_for(p) == days for p in location.projects}
     parts = [project_definitions(p, selection if joined[p.prefix] else None) for p in location.projects]
     models_job = asset_job(MODELS_JOB, selection, "The SQL models and their checks for the days asked for.")
+    all_checks = asset_job(
+        CHECKS_JOB, dg.AssetSelection.all_asset_checks(), "Every asset check of the warehouse, without syncing."
+    )
     schedules = []
     if not all(joined.values()):
         latest = max(datetime.combine(p.start_date, p.nightly_at) for p in location.projects) + timedelta(hours=1)
@@ -59,7 +63,7 @@ def build_definitions(location: LocationConfig, resources: Mapping[str, Any] | N
         dg.Definitions(
             assets=model_assets,
             asset_checks=model_checks,
-            jobs=[models_job],
+            jobs=[models_job, all_checks],
             schedules=schedules,
             resources=dict(resources) if resources is not None else location_resources(location),
             executor=dg.in_process_executor,

@@ -15,10 +15,13 @@ from dagster_defs import core_adapter
 from dagster_defs.assets import BACKFILL_POLICY, WAREHOUSE_POOL, day_range, freshness, raw_key
 from dagster_defs.projects import LocationConfig
 from dagster_defs.resources import WAREHOUSE_KEY, WarehouseResource
+from reporter_etl import ReporterEtlError
 from reporter_etl.models import Model, ModelsConfig
 
 MODEL_GROUPS = {"staging": "staging", "mart": "marts", "python": "marts"}
-SQL_CHECK = "sql_check"
+# The platform reconciliation of reporter-etl check, attached to the mart it mostly reads.
+RECONCILED_MART = "marts.daily_conversations"
+PLATFORM_CHECK = "matches_platform_counts"
 
 
 def model_key(name: str) -> dg.AssetKey:
@@ -119,6 +122,17 @@ def _sql_checks(checks: list[Model], location: LocationConfig, order: Sequence[M
         for check in checks
     ]
     by_name = {check.name.split(".", 1)[1]: check for check in checks}
+    reconciled = model_key(RECONCILED_MART) if any(m.name == RECONCILED_MART for m in order) else None
+    if reconciled is not None:
+        specs.append(
+            dg.AssetCheckSpec(
+                name=PLATFORM_CHECK,
+                asset=reconciled,
+                description="Every synced day, raw tables, staging and marts agree with the platform's own daily "
+                "counts (messages, sessions, transfers, calls, clients) and count-sessions: reporter-etl check.",
+                additional_deps=[raw_key(p, "api_daily_stats") for p in location.projects],
+            )
+        )
 
     @dg.multi_asset_check(
         name="sql_checks",
@@ -129,7 +143,10 @@ def _sql_checks(checks: list[Model], location: LocationConfig, order: Sequence[M
     )
     def sql_checks(context: dg.AssetCheckExecutionContext):  # noqa: ANN202 - a generator of AssetCheckResult
         warehouse: WarehouseResource = getattr(context.resources, WAREHOUSE_KEY)
-        selected = [by_name[key.name] for key in context.selected_asset_check_keys]
+        names = {key.name for key in context.selected_asset_check_keys}
+        selected = [by_name[name] for name in sorted(names) if name in by_name]
+        if reconciled is not None and PLATFORM_CHECK in names:
+            yield _platform_result(reconciled, warehouse.path, config)
         for outcome in core_adapter.run_model_checks(warehouse.path, selected, config):
             name = outcome.name.split(".", 1)[1]
             yield dg.AssetCheckResult(
@@ -144,6 +161,26 @@ def _sql_checks(checks: list[Model], location: LocationConfig, order: Sequence[M
             )
 
     return sql_checks
+
+
+def _platform_result(key: dg.AssetKey, db_path: str, config: ModelsConfig) -> dg.AssetCheckResult:
+    try:
+        found = core_adapter.platform_differences(db_path, config)
+    except ReporterEtlError as exc:  # e.g. a model not built yet
+        return dg.AssetCheckResult(asset_key=key, check_name=PLATFORM_CHECK, passed=False,
+                                   metadata={"error": str(exc)})  # fmt: skip
+    listed = [{"project": d.project, "day": d.day, "metric": d.metric, "warehouse": d.warehouse,
+               "platform": d.platform} for d in found[:20]]  # fmt: skip
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=PLATFORM_CHECK,
+        passed=not found,
+        metadata={
+            "differences": len(found),
+            "days": ", ".join(sorted({d.day for d in found})[:10]) or "none",
+            "examples": dg.MetadataValue.json(listed),
+        },  # fmt: skip
+    )
 
 
 def model_definitions(location: LocationConfig, models: list[Model], config: ModelsConfig,

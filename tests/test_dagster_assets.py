@@ -73,6 +73,7 @@ def test_a_three_day_range_equals_the_ground_truth_and_again_changes_nothing(tmp
         assert table_snapshot(db) == before
         checks = {(e.asset_key.path[-1], e.check_name): e.passed for e in again.get_asset_check_evaluations()}
         assert checks and all(checks.values()), checks
+        assert checks[("daily_conversations", "matches_platform_counts")]  # reporter-etl check's reconciliation
 
 
 def _plant(db: Path, *statements: str) -> None:
@@ -148,6 +149,9 @@ def _checks_on_planted_errors(tmp_path: Path, instance: dg.DagsterInstance) -> N
     )
     differs = _check_outcomes(defs, prefix, instance)
     assert not differs[("messages", "matches_platform_daily_counts")]
+    everything = _check_outcomes(defs, "warehouse", instance)  # the warehouse_checks job: models' checks too
+    assert not everything[("daily_conversations", "matches_platform_counts")]
+    assert not everything[("messages", "matches_platform_daily_counts")]
     assert differs[("messages", "no_missing_days")] and differs[("messages", "unique_natural_key")]
 
 
