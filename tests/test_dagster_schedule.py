@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime, time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -93,3 +95,10 @@ def test_the_projects_file_names_variables_not_tokens_and_says_what_is_wrong() -
     ):
         with pytest.raises(ProjectsFileError, match=words):
             parse_location(broken, "p.toml", {})
+
+
+def test_the_shipped_instance_settings_give_every_pool_one_slot(tmp_path: Path) -> None:
+    shipped = Path(__file__).resolve().parent.parent / "dagster.yaml"
+    shutil.copyfile(shipped, tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
