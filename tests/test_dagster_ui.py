@@ -82,6 +82,7 @@ def graphql(url: str, query: str) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # the UI's start-up and each Chromium call have their own, shorter limits
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed: run `make browser-deps`")
 def test_the_ui_shows_every_asset_of_the_project(tmp_path: Path) -> None:
     config = WorldConfig(seed=42, days=3, end_date=TEST_END_DATE, messages_per_day=150)
