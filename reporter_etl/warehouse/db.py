@@ -59,14 +59,30 @@ def transaction(con: duckdb.DuckDBPyConnection, views: Mapping[str, pa.Table] | 
             con.unregister(name)
 
 
-def open_readonly(path: str | os.PathLike[str], *, timeout: float = 0.0) -> duckdb.DuckDBPyConnection:
+# For SQL typed by a user (``reporter-etl query``): DuckDB's read_only only protects the warehouse file itself;
+# COPY ... TO, read_csv('/etc/passwd'), ATTACH, INSTALL and LOAD would still reach the rest of the machine.
+# With external access off they fail with a PermissionException; DuckDB refuses to turn it on again while the
+# database is open, so a SET in the user's SQL cannot undo it (other settings, e.g. TimeZone, stay the user's).
+SANDBOX_CONFIG = {
+    "autoinstall_known_extensions": "false",
+    "autoload_known_extensions": "false",
+    "enable_external_access": "false",
+}
+
+
+def open_readonly(
+    path: str | os.PathLike[str], *, timeout: float = 0.0, sandboxed: bool = False
+) -> duckdb.DuckDBPyConnection:
     """A read-only connection for BI tools, reports and status; retries up to ``timeout`` seconds while a writer
-    holds the file, then raises WarehouseBusyError naming it."""
+    holds the file, then raises WarehouseBusyError naming it.  ``sandboxed``: no access to any file other than
+    the warehouse, no extensions, no configuration changes (for SQL from a user)."""
     if not Path(path).exists():
         raise FileNotFoundError(f"no warehouse at {os.fspath(path)}: run a sync first")
     deadline = time.monotonic() + timeout
     while True:
         try:
+            if sandboxed:
+                return _connect_sandboxed(path)
             return connect(path, read_only=True)
         except duckdb.IOException as exc:
             if not is_lock_conflict(exc):
@@ -78,3 +94,15 @@ def open_readonly(path: str | os.PathLike[str], *, timeout: float = 0.0) -> duck
                     f"warehouse {os.fspath(path)} is open for writing by {who}; read it when that run has finished"
                 ) from exc
             time.sleep(0.2)
+
+
+def _connect_sandboxed(path: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
+    # Switched off after connecting: the time zone needs the icu extension, loaded on first use.
+    con = connect(path, read_only=True)
+    try:
+        for name, value in SANDBOX_CONFIG.items():
+            con.execute(f"SET {name} = {value}")
+    except BaseException:
+        con.close()
+        raise
+    return con
