@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from reporter_etl import __version__
+from reporter_etl.api.redaction import mask_secrets_in_handlers
 
 # Modules that provide `register(subparsers)`; a module that does not exist yet is skipped so that command
 # groups can land one issue at a time.
@@ -58,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
 def configure_logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # At the handler, so that records of every logger (ours, the HTTP stack's, any other) are masked.
+    mask_secrets_in_handlers()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
