@@ -76,6 +76,16 @@ def error_response(err: ApiError) -> Response:
     return Response(err.status, orjson.dumps(err.body(), option=_JSON_OPTIONS), headers=dict(err.headers))
 
 
+ADMIN_METHODS = {"/_simulator/health": ["GET"], "/_simulator/advance": ["POST"],
+                 "/_simulator/faults": ["GET", "POST", "PUT"]}  # fmt: skip
+
+
+def method_not_allowed(method: str, allowed: list[str]) -> ApiError:
+    return ApiError(405, "reporter.request.method_not_allowed",
+                    f"method {method} is not allowed on this path; allowed: {', '.join(allowed)}",
+                    {"method": method}, headers={"Allow": ", ".join(allowed)})  # fmt: skip
+
+
 class SimulatorApp:
     """State shared by all connections: the World, the token, report tasks and faults."""
 
@@ -171,6 +181,21 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_GET  # noqa: N815
 
+    def __getattr__(self, name: str) -> Any:
+        # The stdlib answers a method without a do_<METHOD> with 501 and an HTML page; the platform's framework
+        # answers 405 with an Allow header and its JSON error, so every other method goes through dispatch too.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib's own refusals (a malformed request line, oversized headers) in the API's JSON shape."""
+        self.close_connection = True
+        phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "error"
+        err = ApiError(code, "reporter.request.malformed", self.server.app.mask(message or phrase))
+        with contextlib.suppress(OSError):
+            self._send(error_response(err))
+
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             chunks, total = [], 0
@@ -233,8 +258,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         op, path_params, path_known = ops.match(self.command, relative_path)
         if op is None:
             if path_known:
-                raise ApiError(405, "reporter.request.method_not_allowed",
-                               f"method {self.command} is not allowed on this path", {"method": self.command})
+                raise method_not_allowed(self.command, ops.allowed_methods(relative_path))
             raise ApiError(404, "reporter.request.unknown_path", "no such path",
                            {"path": app.mask(relative_path)})  # fmt: skip
         fault = app.injector.decide() if app.injector.applies_to(op.operation_id) else NO_FAULT
@@ -319,12 +343,14 @@ class RequestHandler(BaseHTTPRequestHandler):
                 raise bad_request("invalid_body", str(exc)) from None
             self._send(json_response(200, app.injector.config.to_dict()))
         else:
+            if path in ADMIN_METHODS:
+                raise method_not_allowed(self.command, ADMIN_METHODS[path])
             raise ApiError(404, "reporter.request.unknown_path", "no such admin path", {"path": path})
 
     def _serve_file(self, file_id: str, file_name: str) -> None:
         app = self.server.app
         if self.command != "GET":
-            raise ApiError(405, "reporter.request.method_not_allowed", "only GET is allowed on files")
+            raise method_not_allowed(self.command, ["GET"])
         if app.injector.applies_to(None, download=True):
             fault = app.injector.decide()
             if fault.delay_seconds:
