@@ -63,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ("--fault-html", "answered with an HTML error page (502, or 200 text/html)"),
         ("--fault-drop", "whose connection is closed without an answer"),
         ("--fault-drop-mid-body", "whose connection is closed half-way through the body"),
+        ("--fault-hang", "read and never answered (held until the client gives up or --fault-hang-seconds)"),
         ("--fault-slow", "answered after --fault-slow-seconds"),
         ("--fault-drift", "for a page > 0 of a list, preceded by late rows arriving in its window"),
     )
@@ -72,6 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="Retry-After of 429 answers (default 1)")  # fmt: skip
     faults.add_argument("--fault-slow-seconds", type=float, default=1.0, metavar="SECONDS",
                         help="delay of slow answers (default 1)")  # fmt: skip
+    faults.add_argument("--fault-hang-seconds", type=float, default=600.0, metavar="SECONDS",
+                        help="longest a never-answered request is held (default 600)")  # fmt: skip
     faults.add_argument("--fault-drift-rows", type=int, default=5, metavar="N",
                         help="late rows released per drift fault (default 5)")  # fmt: skip
     faults.add_argument("--fault-operations", default="", metavar="IDS",
@@ -90,6 +93,8 @@ def fault_config_from_args(args: argparse.Namespace) -> FaultConfig:
         html=args.fault_html,
         drop=args.fault_drop,
         drop_mid_body=args.fault_drop_mid_body,
+        hang=args.fault_hang,
+        hang_seconds=args.fault_hang_seconds,
         slow=args.fault_slow,
         slow_seconds=args.fault_slow_seconds,
         drift=args.fault_drift,

@@ -16,6 +16,7 @@ import email.utils
 import hmac
 import logging
 import re
+import select
 import socket
 import socketserver
 import threading
@@ -264,7 +265,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         fault = app.injector.decide() if app.injector.applies_to(op.operation_id) else NO_FAULT
         if fault.delay_seconds:
             time.sleep(fault.delay_seconds)
-        if fault.kind in ("rate_limit", "server_error", "html", "drop"):
+        if fault.kind in ("rate_limit", "server_error", "html", "drop", "hang"):
             self._send_fault(fault)
             return
         params = parse_params(op, parse_qs(query_text, keep_blank_values=True), self.headers, path_params)
@@ -355,7 +356,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             fault = app.injector.decide()
             if fault.delay_seconds:
                 time.sleep(fault.delay_seconds)
-            if fault.kind in ("rate_limit", "server_error", "html", "drop"):
+            if fault.kind in ("rate_limit", "server_error", "html", "drop", "hang"):
                 self._send_fault(fault)
                 return
         found = app.reports.file(file_id, file_name)
@@ -399,7 +400,27 @@ class RequestHandler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
 
+    def _hang(self) -> None:
+        """Answer nothing: hold the connection until the client closes it, the simulator stops, or hang_seconds."""
+        deadline = time.monotonic() + self.server.app.injector.config.hang_seconds
+        conn = self.connection
+        while time.monotonic() < deadline:
+            readable, _, _ = select.select([conn], [], [], 0.2)
+            if not readable:
+                continue
+            try:
+                if not conn.recv(1, socket.MSG_PEEK):
+                    break  # the client gave up (or stop() shut the connection)
+            except OSError:
+                break
+            time.sleep(0.2)  # a pipelined request waits too
+        self._abort()
+
     def _send_fault(self, fault: FaultDecision) -> None:
+        if fault.kind == "hang":
+            self.log_message('"%s" (fault: never answered)', self.requestline)
+            self._hang()
+            return
         if fault.kind == "drop":
             self._abort()
             self.log_message('"%s" (fault: connection dropped)', self.requestline)
