@@ -253,9 +253,13 @@ class Syncer:
             self.progress(SyncEvent("catalogs_done", len(plan.windows), len(plan.windows)))
         except BaseException as exc:
             result.request_count = self.client.request_count - requests_before
-            self.wh.finish_run(
-                run_id, status="failed", error_message=_one_line(exc), request_count=result.request_count
-            )
+            try:
+                self.wh.finish_run(
+                    run_id, status="failed", error_message=_one_line(exc), request_count=result.request_count
+                )
+            except Exception as record_exc:  # e.g. the disk is full: the error that ended the run is the news
+                log.info("could not record run %s as failed (the next run marks it interrupted): %s",
+                         run_id, record_exc)  # fmt: skip
             raise
         result.request_count = self.client.request_count - requests_before
         self.wh.finish_run(run_id, request_count=result.request_count)

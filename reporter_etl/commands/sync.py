@@ -7,11 +7,14 @@ import sys
 from contextlib import nullcontext
 from typing import Any
 
+import duckdb
+
 from reporter_etl.api import ConfigurationError, ReporterError
 from reporter_etl.commands.api_common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, client_from_args, connection_parent, day
 from reporter_etl.extract import DriftError
 from reporter_etl.sync import DEFAULT_LOOKBACK, Syncer, SyncError, SyncEvent, SyncResult
 from reporter_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S, Warehouse, WarehouseError
+from reporter_etl.warehouse.db import write_failure
 from reporter_etl.windows import parse_lookback, zone
 
 
@@ -73,6 +76,11 @@ def sync_command(args: argparse.Namespace) -> int:
                 result = syncer.run(start=args.start, end=args.end, lookback=args.lookback)
     except (ReporterError, SyncError, DriftError, WarehouseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except (duckdb.Error, OSError) as exc:  # a write outside the window transactions (run records, lock record)
+        failure = write_failure(exc)
+        said = " ".join(str(exc).split())
+        print(f"error: {failure or f'the warehouse {args.db} could not be written: {said}'}", file=sys.stderr)
         return EXIT_ERROR
     print(summary_line(result, args.db))
     return EXIT_OK

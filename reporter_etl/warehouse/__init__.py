@@ -34,6 +34,7 @@ from reporter_etl.warehouse.errors import (
     WarehouseBusyError,
     WarehouseError,
     WarehouseLockedError,
+    WarehouseWriteError,
 )
 from reporter_etl.warehouse.load import ENTITY_TABLES, WINDOW_ENTITIES, WindowLoad, WindowResult
 from reporter_etl.warehouse.lock import LockHolder, current_writer
@@ -75,6 +76,7 @@ __all__ = [
     "WarehouseError",
     "WarehouseLockedError",
     "WarehouseStatus",
+    "WarehouseWriteError",
     "WindowLoad",
     "WindowRecord",
     "WindowResult",

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from reporter_etl.warehouse.errors import WarehouseBusyError
+from reporter_etl.warehouse.errors import WarehouseBusyError, WarehouseWriteError
 from reporter_etl.warehouse.lock import current_writer
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,25 @@ SESSION_TIME_ZONE = "UTC"
 
 def is_lock_conflict(exc: duckdb.Error) -> bool:
     return "lock" in str(exc).lower()
+
+
+# How the OS says "no room" through DuckDB's messages (ENOSPC, EFBIG under `ulimit -f`, EDQUOT).
+_OUT_OF_SPACE = ("no space left", "file too large", "quota exceeded")
+
+
+def out_of_space(exc: BaseException) -> bool:
+    return any(words in str(exc).lower() for words in _OUT_OF_SPACE)
+
+
+def write_failure(exc: BaseException) -> WarehouseWriteError | None:
+    """A clear error for a failed write of the warehouse file (or its WAL), or None when ``exc`` is another one."""
+    if not isinstance(exc, duckdb.Error | OSError) or not out_of_space(exc):
+        return None
+    said = " ".join(str(exc).split())
+    return WarehouseWriteError(
+        f"cannot write the warehouse: the disk is full or a file size limit (ulimit -f) was reached ({said}). "
+        f"Free some space (or raise the limit) and run again; the days committed before this one are kept."
+    )
 
 
 def connect(
@@ -50,10 +69,19 @@ def transaction(con: duckdb.DuckDBPyConnection, views: Mapping[str, pa.Table] | 
         con.begin()
         try:
             yield
-        except BaseException:
+        except BaseException as exc:
             con.rollback()
+            failure = write_failure(exc)
+            if failure is not None:
+                raise failure from None
             raise
-        con.commit()
+        try:
+            con.commit()
+        except duckdb.Error as exc:
+            failure = write_failure(exc)
+            if failure is not None:
+                raise failure from None
+            raise
     finally:
         for name in views:
             con.unregister(name)

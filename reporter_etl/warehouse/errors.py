@@ -15,6 +15,11 @@ class WarehouseBusyError(WarehouseError):
     """DuckDB refused to open the file because another process has it open in a conflicting mode."""
 
 
+class WarehouseWriteError(WarehouseError):
+    """The file could not be written: the disk is full, a file size limit was reached, or the file system refused.
+    The transaction that hit it was rolled back; what was committed before stays."""
+
+
 class SchemaVersionError(WarehouseError):
     """The file was written by a newer reporter-etl whose schema this version does not know."""
 

@@ -19,7 +19,7 @@ import duckdb
 
 from reporter_etl.warehouse import catalogs, state
 from reporter_etl.warehouse.db import connect, is_lock_conflict, open_readonly
-from reporter_etl.warehouse.errors import WarehouseBusyError
+from reporter_etl.warehouse.errors import WarehouseBusyError, WarehouseWriteError
 from reporter_etl.warehouse.load import WINDOW_ENTITIES, BatchLike, WindowLoad, WindowResult, as_utc, load_window
 from reporter_etl.warehouse.lock import WriterLock, current_writer
 from reporter_etl.warehouse.schema import ensure_schema
@@ -91,11 +91,12 @@ class Warehouse:
 
     # ------------------------------------------------------------ lifetime
 
-    def close(self) -> None:
+    def close(self, *, checkpoint: bool = True) -> None:
         if self.con is None:
             return
         try:
-            self.con.execute("CHECKPOINT")
+            if checkpoint:
+                self.con.execute("CHECKPOINT")
         except duckdb.Error as exc:
             log.warning("checkpoint on close failed (the WAL is replayed on next open): %s", exc)
         finally:
@@ -109,7 +110,8 @@ class Warehouse:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close()
+        # Out of space, a checkpoint would only fail again (and say so); the WAL is replayed on the next open.
+        self.close(checkpoint=not isinstance(exc, WarehouseWriteError))
 
     # ------------------------------------------------------------ runs
 
