@@ -19,6 +19,7 @@ import re
 import select
 import socket
 import socketserver
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -144,7 +145,11 @@ class SimulatorHTTPServer(ThreadingHTTPServer):
                 conn.shutdown(socket.SHUT_RDWR)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        logger.exception("simulator connection error from %s", client_address[0] if client_address else "?")
+        peer = client_address[0] if client_address else "?"
+        if isinstance(sys.exc_info()[1], ConnectionError):  # a client that went away (killed, timed out): normal
+            logger.debug("client %s closed the connection", peer)
+            return
+        logger.exception("simulator connection error from %s", peer)
 
 
 class RequestHandler(BaseHTTPRequestHandler):
