@@ -4,7 +4,7 @@
 
 The token comes from $REPORTER_TOKEN (never from the arguments).  ``--kill-on`` counts the log records of
 reporter_etl whose message holds TEXT and dies at the N-th, at once or MS milliseconds later (so that the kill
-lands inside what follows: a COMMIT, a checkpoint, the next request).  Prints "done" when the sync finished.
+lands inside what follows: a COMMIT, a checkpoint, the next request).  Prints "done in S s" when the sync finished.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from datetime import date
 
 from reporter_etl.api import ReporterClient, RetryPolicy, Timeouts
@@ -64,13 +65,14 @@ def main() -> int:
     if args.kill_after_s is not None:
         threading.Timer(args.kill_after_s, die).start()
     token = os.environ["REPORTER_TOKEN"]
+    started = time.monotonic()
     with (
         ReporterClient(args.base_url, token, retry=FAST_RETRY, timeouts=Timeouts(connect=5, read=30),
                        page_size=args.page_size) as client,
         Warehouse.open(args.db, lock_timeout=args.lock_timeout) as wh,
     ):  # fmt: skip
         Syncer(client, wh).run(start=args.start, end=args.end)
-    print("done", flush=True)
+    print(f"done in {time.monotonic() - started:.3f} s", flush=True)
     os._exit(0)  # a --kill-after-s timer must not keep the process alive
 
 

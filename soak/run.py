@@ -255,6 +255,7 @@ def run_schedule(schedule: Schedule, sim: Simulator, db: Path, tally: Tally) -> 
 
 @dataclass(frozen=True)
 class KillPoint:
+    group: str
     where: str
     kill_on: str | None = None
     nth: int = 1
@@ -266,30 +267,38 @@ class KillPoint:
 def kill_points(quick: bool, rng: random.Random, requests_in_a_run: int, run_seconds: float) -> list[KillPoint]:
     if quick:
         return [
-            KillPoint("inside window 2's transaction", "merged, committing", 2),
-            KillPoint("in window 1's COMMIT (+2 ms)", "merged, committing", 1, delay_ms=2),
-            KillPoint("inside the catalog transaction", "replaced, committing", 1),
-            KillPoint(f"after request {requests_in_a_run // 2}", " attempt ", requests_in_a_run // 2),
+            KillPoint(WINDOW, "inside window 2's transaction", "merged, committing", 2),
+            KillPoint(WINDOW, "in window 1's COMMIT (+2 ms)", "merged, committing", 1, delay_ms=2),
+            KillPoint(CATALOG, "inside the catalog transaction", "replaced, committing", 1),
+            KillPoint(REQUEST, f"after request {requests_in_a_run // 2}", " attempt ", requests_in_a_run // 2),
         ]
-    points = [KillPoint("after the schema is created", "warehouse schema migrated", 1),
-              KillPoint("after planning, before the run record", "sync of ", 1)]  # fmt: skip
+    points = [KillPoint(START, "after the schema is created", "warehouse schema migrated", 1),
+              KillPoint(START, "after planning, before the run record", "sync of ", 1)]  # fmt: skip
     for window in (1, 2, 3):
-        points += [KillPoint(f"inside window {window}'s transaction", "merged, committing", window),
-                   KillPoint(f"in window {window}'s COMMIT (+1 ms)", "merged, committing", window, delay_ms=1),
-                   KillPoint(f"in window {window}'s COMMIT (+4 ms)", "merged, committing", window, delay_ms=4),
-                   KillPoint(f"just after window {window} committed", "loaded in", window)]  # fmt: skip
-    points += [KillPoint("catalog refresh: first catalog read", "list_message_labels attempt", 1),
-               KillPoint("catalog refresh: last catalog read", "count_experiment_sessions attempt", 1),
-               KillPoint("inside the catalog transaction", "replaced, committing", 1),
-               KillPoint("in the catalog COMMIT (+1 ms)", "replaced, committing", 1, delay_ms=1),
-               KillPoint("in the catalog COMMIT (+4 ms)", "replaced, committing", 1, delay_ms=4)]  # fmt: skip
+        points += [KillPoint(WINDOW, f"inside window {window}'s transaction", "merged, committing", window),
+                   KillPoint(WINDOW, f"in window {window}'s COMMIT (+1 ms)", "merged, committing", window, delay_ms=1),
+                   KillPoint(WINDOW, f"in window {window}'s COMMIT (+4 ms)", "merged, committing", window, delay_ms=4),
+                   KillPoint(WINDOW, f"just after window {window} committed", "loaded in", window)]  # fmt: skip
+    points += [KillPoint(CATALOG, "first catalog read", "list_message_labels attempt", 1),
+               KillPoint(CATALOG, "last catalog read", "count_experiment_sessions attempt", 1),
+               KillPoint(CATALOG, "inside the catalog transaction", "replaced, committing", 1),
+               KillPoint(CATALOG, "in the catalog COMMIT (+1 ms)", "replaced, committing", 1, delay_ms=1),
+               KillPoint(CATALOG, "in the catalog COMMIT (+4 ms)", "replaced, committing", 1, delay_ms=4)]  # fmt: skip
     step = max(1, requests_in_a_run // 12)
     for n in range(1, requests_in_a_run, step):
-        points.append(KillPoint(f"after request {n} of ~{requests_in_a_run}", " attempt ", n, mild_faults=n % 2 == 0))
+        points.append(KillPoint(REQUEST, f"after request {n} of ~{requests_in_a_run}", " attempt ", n,
+                                mild_faults=n % 2 == 0))  # fmt: skip
     for _ in range(4):
-        moment = rng.uniform(0.05, 1.0) * run_seconds
-        points.append(KillPoint(f"at a random moment ({moment:.2f} s in)", after_s=moment, mild_faults=True))
+        moment = rng.uniform(0.05, 0.95) * run_seconds
+        points.append(KillPoint(TIMED, f"at {moment:.2f} s of ~{run_seconds:.2f} s", after_s=moment))
     return points
+
+
+START = "SIGKILL: start of the run"
+WINDOW = "SIGKILL: in and around a window commit"
+CATALOG = "SIGKILL: catalog refresh"
+REQUEST = "SIGKILL: after request n"
+TIMED = "SIGKILL: at a random moment"
 
 
 MILD = FaultConfig(seed=17, rate_limit=0.05, retry_after_seconds=1, server_error=0.05, drift=0.3, drift_rows=2)
@@ -348,14 +357,13 @@ def check_done_windows(db: Path) -> Diff:
 
 
 def measure_a_run(sim: Simulator, db: Path) -> tuple[int, float]:
-    """Requests and seconds of one whole child sync (where the kill points are spread)."""
+    """Requests and seconds of one whole child sync (where the kill points are spread), the start-up not counted."""
     sim.faults = None
-    started = time.monotonic()
     done = subprocess.run(child_command(db, sim.base_url, "--kill-on", " attempt ", "--nth", "0"), cwd=REPO,
                           env=child_env(), capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
-    seconds = time.monotonic() - started
-    if done.returncode != 0:
+    if done.returncode != 0 or not done.stdout.startswith("done in "):
         raise SystemExit(f"a plain child sync failed: {done.stderr[-2000:]}")
+    seconds = float(done.stdout.split()[2])
     con = open_readonly(db)
     try:
         requests = con.execute("select max(request_count) from meta.sync_runs").fetchone()[0]
@@ -383,7 +391,7 @@ def run_concurrent(writers: int, sim: Simulator, db: Path, tally: Tally, reader_
                 for _ in range(writers)]  # fmt: skip
     for child in children:
         out, err = child.communicate(timeout=600)
-        if child.returncode != 0 or "done" not in out:
+        if child.returncode != 0 or not out.startswith("done in "):
             tally.hostile_failed += 1
             tally.notes.append(f"a concurrent writer failed: exit {child.returncode} {err.strip()[-200:]}")
     if reader is not None:
@@ -442,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="reporter-soak-") as tmp:
         work = Path(tmp)
         counter = iter(range(10**9))
+        progress = [0]
 
         def fresh_db() -> Path:
             return work / f"w{next(counter)}.duckdb"
@@ -451,6 +460,10 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             action(tally)
             tally.seconds += time.monotonic() - started
+            progress[0] += 1
+            if progress[0] % 25 == 0:
+                print(f"soak: {progress[0]} scenarios done, {time.monotonic() - started_all:.0f} s", file=sys.stderr,
+                      flush=True)  # fmt: skip
 
         try:
             for schedule in plan:
@@ -463,12 +476,7 @@ def main(argv: list[str] | None = None) -> int:
             sims[1] = kill_sim
             requests_in_a_run, run_seconds = measure_a_run(kill_sim, fresh_db())
             for point in kill_points(quick, rng, requests_in_a_run, run_seconds):
-                group = "SIGKILL: " + ("timed, random" if point.after_s is not None else
-                                      "at request n" if point.kill_on == " attempt " else
-                                      "window commit" if "committing" in (point.kill_on or "") and "catalog" not in
-                                      point.where else "catalog refresh" if "catalog" in point.where else
-                                      "start of the run")  # fmt: skip
-                timed(group, lambda t, p=point: run_kill(p, kill_sim, fresh_db(), t) and None)
+                timed(point.group, lambda t, p=point: run_kill(p, kill_sim, fresh_db(), t) and None)
 
             for writers, rounds in ((2, 1 if quick else 3), (3, 0 if quick else 3)):
                 for _ in range(rounds):
