@@ -15,6 +15,14 @@ class WarehouseBusyError(WarehouseError):
     """DuckDB refused to open the file because another process has it open in a conflicting mode."""
 
 
+class WarehousePathError(WarehouseError):
+    """``--db`` cannot be a warehouse path at all (empty, a directory): a usage error."""
+
+
+class ForeignFileError(WarehouseError):
+    """The path holds a file that is not a reporter-etl warehouse (not DuckDB, or another tool's DuckDB file)."""
+
+
 class WarehouseWriteError(WarehouseError):
     """The file could not be written: the disk is full, a file size limit was reached, or the file system refused.
     The transaction that hit it was rolled back; what was committed before stays."""
