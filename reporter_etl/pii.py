@@ -39,8 +39,8 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from reporter_etl.api.errors import ConfigurationError
 from reporter_etl.api.redaction import register_secret
+from reporter_etl.errors import ConfigurationError
 
 PiiMode = Literal["keep", "hash", "drop"]
 PII_MODES: tuple[str, ...] = ("keep", "hash", "drop")

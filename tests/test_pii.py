@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from reporter_etl.api.errors import ConfigurationError
+from reporter_etl.errors import ConfigurationError
 from reporter_etl.pii import PII_KEY_ENV, PiiPolicy
 from tests.warehouse_rows import client, clients, message, messages, session, sessions
 

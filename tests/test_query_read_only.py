@@ -9,7 +9,7 @@ import pytest
 
 from reporter_etl.cli import main
 from reporter_etl.warehouse import Warehouse
-from tests.warehouse_rows import day, message, messages
+from tests.warehouse_rows import day, load_window, message, messages
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def db(tmp_path: Path) -> Path:
     path = tmp_path / "w.duckdb"
     with Warehouse.open(path) as wh:
         run = wh.begin_run("p1")
-        wh.load_window("p1", *day(0), run, {"messages": messages(message("q1"), message("q2"))})
+        load_window(wh, "p1", *day(0), run, {"messages": messages(message("q1"), message("q2"))})
     return path
 
 

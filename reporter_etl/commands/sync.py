@@ -7,14 +7,13 @@ import sys
 from contextlib import nullcontext
 from typing import Any
 
-import duckdb
-
-from reporter_etl.api import ConfigurationError, ReporterError
-from reporter_etl.commands.api_common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, client_from_args, connection_parent, day
-from reporter_etl.extract import DriftError
-from reporter_etl.sync import DEFAULT_LOOKBACK, Syncer, SyncError, SyncEvent, SyncResult
-from reporter_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S, Warehouse, WarehouseError
-from reporter_etl.warehouse.db import write_failure
+from reporter_etl.commands.api_common import connection_parent, day
+from reporter_etl.commands.exits import EXIT_OK, UsageError
+from reporter_etl.commands.models import add_config_option, build_summary, config_from_args
+from reporter_etl.errors import ReporterEtlError
+from reporter_etl.etl import Settings, open_sync
+from reporter_etl.sync import DEFAULT_LOOKBACK, SyncEvent, SyncResult
+from reporter_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S
 from reporter_etl.windows import parse_lookback, zone
 
 
@@ -56,34 +55,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     add_sync_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    parser.add_argument("--no-models", action="store_true", help="do not rebuild the SQL models for the synced days")
+    add_config_option(parser)
     parser.set_defaults(handler=sync_command)
 
 
 def sync_command(args: argparse.Namespace) -> int:
-    try:
-        client = client_from_args(args)
-    except ConfigurationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    settings = Settings.from_env(
+        db_path=args.db, base_url=args.base_url, timezone=args.timezone, lookback=args.lookback,
+        lock_timeout=args.lock_timeout,
+    )  # fmt: skip
     if args.start and args.end and args.end < args.start:
-        print("error: --end is before --start", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        with client, Warehouse.open(args.db, lock_timeout=args.lock_timeout) as wh:
-            show_bar = sys.stderr.isatty() and not args.no_progress
-            with progress_bar(show_bar) as bar:
-                syncer = Syncer(client, wh, timezone=args.timezone, progress=bar)
-                result = syncer.run(start=args.start, end=args.end, lookback=args.lookback)
-    except (ReporterError, SyncError, DriftError, WarehouseError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except (duckdb.Error, OSError) as exc:  # a write outside the window transactions (run records, lock record)
-        failure = write_failure(exc)
-        said = " ".join(str(exc).split())
-        print(f"error: {failure or f'the warehouse {args.db} could not be written: {said}'}", file=sys.stderr)
-        return EXIT_ERROR
-    print(summary_line(result, args.db))
+        raise UsageError("--end is before --start")
+    config = None if args.no_models else config_from_args(args, timezone=args.timezone)  # a bad file fails early
+    with open_sync(settings) as session:
+        with progress_bar(sys.stderr.isatty() and not args.no_progress) as bar:
+            result = session.sync_days(args.start, args.end, progress=bar, reconcile=True, refresh_catalogs=True)
+        print(summary_line(result, args.db))
+        if config is None:
+            return EXIT_OK
+        try:
+            report = session.build_models(result, config=config)
+        except ReporterEtlError as exc:
+            raise ModelsNotBuiltError(f"the sync committed, but the models were not built: {exc}") from exc
+    if report is not None:
+        print(build_summary(report, args.db))
     return EXIT_OK
+
+
+class ModelsNotBuiltError(ReporterEtlError):
+    """The sync's days are committed; building the models on them failed."""
 
 
 def summary_line(result: SyncResult, db: str) -> str:

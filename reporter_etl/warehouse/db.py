@@ -9,14 +9,14 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from reporter_etl.warehouse.errors import WarehouseBusyError, WarehouseWriteError
+from reporter_etl.errors import WarehouseBusyError, WarehouseWriteError
 from reporter_etl.warehouse.lock import current_writer
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,27 @@ SANDBOX_CONFIG = {
 }
 
 
+def connect_when_free(
+    path: str | os.PathLike[str],
+    *,
+    read_only: bool,
+    wait_s: float,
+    busy: Callable[[duckdb.IOException], WarehouseBusyError],
+) -> duckdb.DuckDBPyConnection:
+    """``connect``, retried for up to ``wait_s`` seconds while another process holds the file in a conflicting
+    mode; then the error ``busy`` makes of DuckDB's."""
+    deadline = time.monotonic() + max(wait_s, 0.0)
+    while True:
+        try:
+            return connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if not is_lock_conflict(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise busy(exc) from exc
+            time.sleep(0.2)
+
+
 def open_readonly(
     path: str | os.PathLike[str], *, timeout: float = 0.0, sandboxed: bool = False
 ) -> duckdb.DuckDBPyConnection:
@@ -106,31 +127,21 @@ def open_readonly(
     the warehouse, no extensions, no configuration changes (for SQL from a user)."""
     if not Path(path).exists():
         raise FileNotFoundError(f"no warehouse at {os.fspath(path)}: run a sync first")
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def busy(exc: duckdb.IOException) -> WarehouseBusyError:
+        writer = current_writer(path)
+        who = writer.describe() if writer else "another process"
+        return WarehouseBusyError(
+            f"warehouse {os.fspath(path)} is open for writing by {who}; read it when that run has finished"
+        )
+
+    con = connect_when_free(path, read_only=True, wait_s=timeout, busy=busy)
+    if sandboxed:
+        # Switched off after connecting: the time zone needs the icu extension, loaded on first use.
         try:
-            if sandboxed:
-                return _connect_sandboxed(path)
-            return connect(path, read_only=True)
-        except duckdb.IOException as exc:
-            if not is_lock_conflict(exc):
-                raise
-            if time.monotonic() >= deadline:
-                writer = current_writer(path)
-                who = writer.describe() if writer else "another process"
-                raise WarehouseBusyError(
-                    f"warehouse {os.fspath(path)} is open for writing by {who}; read it when that run has finished"
-                ) from exc
-            time.sleep(0.2)
-
-
-def _connect_sandboxed(path: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
-    # Switched off after connecting: the time zone needs the icu extension, loaded on first use.
-    con = connect(path, read_only=True)
-    try:
-        for name, value in SANDBOX_CONFIG.items():
-            con.execute(f"SET {name} = {value}")
-    except BaseException:
-        con.close()
-        raise
+            for name, value in SANDBOX_CONFIG.items():
+                con.execute(f"SET {name} = {value}")
+        except BaseException:
+            con.close()
+            raise
     return con

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from reporter_etl.warehouse.errors import ForeignFileError, WarehousePathError
+from reporter_etl.errors import ForeignFileError, WarehousePathError
 from reporter_etl.warehouse.lock import lock_path
 
 # A DuckDB file starts with an 8-byte checksum, then the magic bytes.
