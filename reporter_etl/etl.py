@@ -20,6 +20,7 @@ calls.  Whatever this module and ``reporter_etl/__init__`` do not export is priv
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,8 @@ from reporter_etl.api.config import (
 )
 from reporter_etl.api.redaction import Secret
 from reporter_etl.errors import ConfigurationError, WarehouseWriteError
-from reporter_etl.sync import DEFAULT_LOOKBACK, ProgressCallback, Syncer, SyncResult
+from reporter_etl.pii import PII_KEY_ENV, PiiPolicy
+from reporter_etl.sync import DEFAULT_LOOKBACK, ProgressCallback, Syncer, SyncResult, discover_project
 from reporter_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S, Warehouse
 from reporter_etl.windows import zone
 
@@ -63,6 +65,8 @@ class Settings:
     read_ahead: bool = True  # read window n+1 while window n commits
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeouts: Timeouts = field(default_factory=Timeouts)
+    pii: str = "keep"  # personal data at ingest: "keep", "hash" (keyed HMAC) or "drop"; see reporter_etl.pii
+    pii_key: Secret | None = field(default=None, repr=False)  # for hash/drop; default $REPORTER_PII_KEY
 
     def __post_init__(self) -> None:
         if isinstance(self.token, str):
@@ -78,6 +82,15 @@ class Settings:
             raise ConfigurationError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {self.page_size}")
         if self.lookback < timedelta(0):
             raise ConfigurationError(f"lookback must not be negative, not {self.lookback}")
+        if not math.isfinite(self.lock_timeout) or self.lock_timeout < 0:
+            raise ConfigurationError(f"lock_timeout must be a finite number of seconds, not {self.lock_timeout}")
+        if isinstance(self.pii_key, str):
+            object.__setattr__(self, "pii_key", Secret(self.pii_key))
+        self.pii_policy()  # hash/drop without a key fails here, before anything runs
+
+    def pii_policy(self) -> PiiPolicy:
+        environ = {PII_KEY_ENV: self.pii_key.reveal()} if self.pii_key else None
+        return PiiPolicy.from_mode(self.pii, environ)
 
     @classmethod
     def from_env(
@@ -103,13 +116,15 @@ class SyncSession:
             timeouts=settings.timeouts,
         )  # fmt: skip
         try:
+            # The API first: a wrong token or base URL then fails before the warehouse file is created or locked.
+            project = settings.project or discover_project(self.client)
             self.warehouse = Warehouse.open(settings.db_path, lock_timeout=settings.lock_timeout)
         except BaseException:
             self.client.close()
             raise
         self._syncer = Syncer(
             self.client, self.warehouse, timezone=settings.timezone, read_ahead=settings.read_ahead,
-            project=settings.project,
+            project=project, pii=settings.pii_policy(),
         )  # fmt: skip
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from reporter_etl.commands.api_common import print_table
+from reporter_etl.commands.api_common import db_file, print_table
 from reporter_etl.commands.exits import EXIT_OK
 from reporter_etl.warehouse import open_readonly
 
@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "the warehouse and nothing else (no COPY TO, read_csv, ATTACH, INSTALL or LOAD). "
                     "Example: reporter-etl query --db demo.duckdb \"select count(*) from raw.messages\"",
     )  # fmt: skip
-    parser.add_argument("--db", required=True, help="the DuckDB warehouse file")
+    parser.add_argument("--db", required=True, type=db_file, help="the DuckDB warehouse file")
     parser.add_argument("sql", help="the SQL to run")
     parser.add_argument("--limit", type=non_negative_int, default=50, help="print at most this many rows (default 50)")
     parser.set_defaults(handler=query_command)

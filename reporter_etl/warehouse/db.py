@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from reporter_etl.errors import WarehouseBusyError, WarehouseWriteError
+from reporter_etl.warehouse.files import check_is_ours, check_path
 from reporter_etl.warehouse.lock import current_writer
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,7 @@ def open_readonly(
     the warehouse, no extensions, no configuration changes (for SQL from a user)."""
     if not Path(path).exists():
         raise FileNotFoundError(f"no warehouse at {os.fspath(path)}: run a sync first")
+    check_path(path)  # a text file, random bytes, a directory: refused without opening
 
     def busy(exc: duckdb.IOException) -> WarehouseBusyError:
         writer = current_writer(path)
@@ -136,6 +138,11 @@ def open_readonly(
         )
 
     con = connect_when_free(path, read_only=True, wait_s=timeout, busy=busy)
+    try:
+        check_is_ours(con, path)
+    except BaseException:
+        con.close()
+        raise
     if sandboxed:
         # Switched off after connecting: the time zone needs the icu extension, loaded on first use.
         try:
