@@ -82,3 +82,69 @@ def test_drop_nulls_names_and_texts_and_still_hashes_phone_ids() -> None:
     assert first["client_id"] == c.column("client_id")[0].as_py() == policy.digest(PHONE)
     assert first["question_id"] == "q1" and m.schema.equals(phone_rows()[0].schema)
     assert PHONE not in repr([t.to_pylist() for t in (m, s, c)])
+
+
+# ---- end to end: a sync with --pii against the simulator ---------------------------------------------------
+
+TOKEN = "pii-sync-token-81d2"
+
+
+def _sync(sim, db, pii: str, monkeypatch) -> None:  # noqa: ANN001
+    from reporter_etl.cli import main
+
+    monkeypatch.setenv("REPORTER_TOKEN", TOKEN)
+    monkeypatch.setenv("REPORTER_BASE_URL", sim.base_url)
+    monkeypatch.setenv(PII_KEY_ENV, KEY[PII_KEY_ENV])
+    assert main(["sync", "--db", str(db), "--start", "2026-11-19", "--end", "2026-11-20", "--no-progress",
+                 "--no-models", "--pii", pii]) == 0  # fmt: skip
+
+
+def _all_text(db) -> str:  # noqa: ANN001
+    from reporter_etl.warehouse import open_readonly
+
+    con = open_readonly(db)
+    try:
+        chunks = []
+        for table in ("messages", "sessions", "clients", "message_label_links", "session_label_links"):
+            chunks.append(repr(con.execute(f"select * from raw.{table}").fetchall()))
+        return "\n".join(chunks)
+    finally:
+        con.close()
+
+
+def _joins(db) -> tuple[int, int, int]:  # noqa: ANN001
+    from reporter_etl.warehouse import open_readonly
+
+    con = open_readonly(db)
+    try:
+        return con.execute(
+            "select (select count(*) from raw.messages m join raw.sessions s using (session_id, client_id)), "
+            "(select count(*) from raw.sessions s join raw.clients c on c.client_id = s.client_id "
+            "and c.bot_id = s.bot_id), (select count(*) from raw.clients c join raw.sessions s "
+            "on s.session_id = c.last_session_id)").fetchone()  # fmt: skip
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("mode", ["hash", "drop"])
+def test_a_sync_with_pii_keeps_no_personal_value_and_joins_like_keep(tmp_path, monkeypatch, mode: str) -> None:
+    from datetime import date
+
+    from reporter_etl.simulator import Simulator, WorldConfig
+
+    config = WorldConfig(seed=41, days=2, end_date=date(2026, 11, 20), messages_per_day=300)
+    with Simulator(config, token=TOKEN) as sim:
+        _sync(sim, tmp_path / "keep.duckdb", "keep", monkeypatch)
+        _sync(sim, tmp_path / "pii.duckdb", mode, monkeypatch)
+        truth_messages = sim.world.truth_messages(sim.world.start, sim.world.end)
+        truth_clients = sim.world.truth_clients(sim.world.start, sim.world.end)
+    phones = {c["id"] for c in truth_clients if c["channelType"] == "resterisk"}
+    names = {c.get("firstName") for c in truth_clients if c.get("firstName")}
+    texts = {m["question"] for m in truth_messages if m.get("question") and len(m["question"]) > 12}
+    assert phones and names and texts, "the world should have phone clients, names and texts"
+    kept = _all_text(tmp_path / "keep.duckdb")
+    assert all(p in kept for p in phones) and any(n in kept for n in names)
+    hidden = _all_text(tmp_path / "pii.duckdb")
+    leaked = [v for v in phones | names | texts if f"'{v}'" in hidden or (v in phones and v in hidden)]
+    assert not leaked, leaked[:5]
+    assert _joins(tmp_path / "pii.duckdb") == _joins(tmp_path / "keep.duckdb")
