@@ -29,6 +29,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import duckdb
+
 from reporter_etl.api.client import ReporterClient
 from reporter_etl.api.config import (
     DEFAULT_BASE_URL,
@@ -186,11 +188,20 @@ class SyncSession:
         config = config or ModelsConfig(timezone=self.settings.timezone)
         con = self.warehouse.con
         if after is not None:
-            days = touched_range(con, after.run_id, [report.window.day for report in after.windows], config.timezone)
-            if days is None:
+            # This run's days, and those of earlier runs whose models build never finished (killed during it, or
+            # before it began, e.g. in the catalog refresh): otherwise their marts stay stale for good.
+            ranges = [touched_range(con, after.run_id, [report.window.day for report in after.windows],
+                                    config.timezone)]  # fmt: skip
+            ranges += [touched_range(con, run_id, [], config.timezone) for run_id in runs_without_models(con, after)]
+            found = [r for r in ranges if r is not None]
+            if not found:
+                record_models_built(con, after.run_id)
                 return None
-            start, end = days
-        return build(con, select_models(load_models(), select), config=config, start=start, end=end)
+            start, end = min(r[0] for r in found), max(r[1] for r in found)
+        report = build(con, select_models(load_models(), select), config=config, start=start, end=end)
+        if after is not None and not select:
+            record_models_built(con, after.run_id)
+        return report
 
     def close(self, *, checkpoint: bool = True) -> None:
         try:
@@ -206,6 +217,28 @@ class SyncSession:
     ) -> None:
         # Out of space, a checkpoint would only fail again (and say so); the WAL is replayed on the next open.
         self.close(checkpoint=not isinstance(exc, WarehouseWriteError))
+
+
+MODELS_BUILT_DDL = (
+    "CREATE TABLE IF NOT EXISTS meta.models_built (run_id VARCHAR NOT NULL, built_at TIMESTAMPTZ NOT NULL)"
+)
+
+
+def runs_without_models(con: duckdb.DuckDBPyConnection, after: SyncResult) -> list[str]:
+    """Runs that loaded rows after the last finished models build (``after`` itself left out)."""
+    con.execute(MODELS_BUILT_DDL)
+    rows = con.execute(
+        "SELECT run_id FROM meta.sync_runs WHERE run_id <> ? AND started_at > "
+        "coalesce((SELECT max(built_at) FROM meta.models_built), '-infinity'::TIMESTAMPTZ) ORDER BY started_at",
+        [after.run_id],
+    ).fetchall()
+    return [run_id for (run_id,) in rows]
+
+
+def record_models_built(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """The models are up to date with every run until ``run_id``'s (written only once the build finished)."""
+    con.execute(MODELS_BUILT_DDL)
+    con.execute("INSERT INTO meta.models_built VALUES (?, now())", [run_id])
 
 
 def open_sync(settings: Settings) -> SyncSession:

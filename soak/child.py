@@ -1,6 +1,7 @@
 """One sync in a process of its own, for the soak: it kills itself with SIGKILL at a chosen point, or finishes.
 
-    python -m soak.child DB BASE_URL --start D --end D [--kill-on TEXT --nth N [--delay-ms MS]] [--kill-after-s S]
+    python -m soak.child DB BASE_URL --start D --end D [--models] [--kill-on TEXT --nth N [--delay-ms MS]]
+                                                        [--kill-after-s S]
 
 The token comes from $REPORTER_TOKEN (never from the arguments).  ``--kill-on`` counts the log records of
 reporter_etl whose message holds TEXT and dies at the N-th, at once or MS milliseconds later (so that the kill
@@ -17,9 +18,8 @@ import threading
 import time
 from datetime import date
 
-from reporter_etl.api import ReporterClient, RetryPolicy, Timeouts
-from reporter_etl.sync import Syncer
-from reporter_etl.warehouse import Warehouse
+from reporter_etl import Settings, open_sync
+from reporter_etl.api import RetryPolicy, Timeouts
 
 FAST_RETRY = RetryPolicy(max_attempts=8, base_delay=0.001, max_delay=0.01, retry_after_cap=0.01)
 
@@ -57,6 +57,7 @@ def main() -> int:
     parser.add_argument("--nth", type=int, default=1)
     parser.add_argument("--delay-ms", type=float, default=0.0)
     parser.add_argument("--kill-after-s", type=float, default=None)
+    parser.add_argument("--models", action="store_true", help="build the models after the sync, as the CLI does")
     args = parser.parse_args()
     if args.kill_on:
         ours = logging.getLogger("reporter_etl")
@@ -66,12 +67,12 @@ def main() -> int:
         threading.Timer(args.kill_after_s, die).start()
     token = os.environ["REPORTER_TOKEN"]
     started = time.monotonic()
-    with (
-        ReporterClient(args.base_url, token, retry=FAST_RETRY, timeouts=Timeouts(connect=5, read=30),
-                       page_size=args.page_size) as client,
-        Warehouse.open(args.db, lock_timeout=args.lock_timeout) as wh,
-    ):  # fmt: skip
-        Syncer(client, wh).run(start=args.start, end=args.end)
+    settings = Settings(db_path=args.db, token=token, base_url=args.base_url, page_size=args.page_size,
+                        lock_timeout=args.lock_timeout, retry=FAST_RETRY, timeouts=Timeouts(connect=5, read=30))
+    with open_sync(settings) as session:  # what `reporter-etl sync` runs
+        result = session.sync_days(args.start, args.end, reconcile=True, refresh_catalogs=True)
+        if args.models:
+            session.build_models(result)
     print(f"done in {time.monotonic() - started:.3f} s", flush=True)
     os._exit(0)  # a --kill-after-s timer must not keep the process alive
 

@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from reporter_etl import Settings, open_sync
 from reporter_etl.api import ReporterClient, RetryPolicy, Timeouts
+from reporter_etl.models import build_warehouse_models, load_models
 from reporter_etl.simulator import FaultConfig, Simulator, WorldConfig
 from reporter_etl.sync import Syncer
 from reporter_etl.warehouse import Warehouse, open_readonly
@@ -64,6 +66,7 @@ class Tally:
     lost: int = 0
     doubled: int = 0
     wrong: int = 0
+    stale_models: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -71,6 +74,7 @@ class Tally:
         self.lost += diff.lost
         self.doubled += diff.doubled
         self.wrong += diff.wrong
+        self.stale_models += diff.stale_models
         if diff.detail and len(self.notes) < 3:
             self.notes.append(diff.detail)
 
@@ -80,6 +84,7 @@ class Diff:
     lost: int = 0
     doubled: int = 0
     wrong: int = 0
+    stale_models: int = 0
     detail: str = ""
 
 
@@ -130,27 +135,63 @@ def full_sync(db: Path, base_url: str) -> None:
         Syncer(client, wh).run(start=FIRST, end=END)
 
 
-def nightly_sync(db: Path, base_url: str) -> None:
+def nightly_sync(db: Path, base_url: str, models: bool = False) -> None:
     """The run after: from the saved state, no lookback, so that it relies on what the hostile run committed.
-    (When the hostile run committed no day at all, from the world's first day rather than the last 30 days.)"""
-    with (
-        ReporterClient(base_url, TOKEN, retry=FAST_RETRY, timeouts=CLEAN_TIMEOUTS, page_size=200) as client,
-        Warehouse.open(db, lock_timeout=60) as wh,
-    ):
-        start = None if wh.latest_done_end(Syncer(client, wh).discover_project()) else FIRST
-        Syncer(client, wh).run(start=start, end=END, lookback=timedelta(0), now=NOW)
+    (When the hostile run committed no day at all, from the world's first day rather than the last 30 days.)
+    With ``models``, the models are built after it, as `reporter-etl sync` does."""
+    settings = Settings(db_path=db, token=TOKEN, base_url=base_url, page_size=200, lock_timeout=60,
+                        lookback=timedelta(0), retry=FAST_RETRY, timeouts=CLEAN_TIMEOUTS)  # fmt: skip
+    with open_sync(settings) as session:
+        start = None if session.warehouse.latest_done_end(session.project) else FIRST
+        result = session.sync_days(start, END, now=NOW, reconcile=True, refresh_catalogs=True)
+        if models:
+            session.build_models(result)
 
 
-def rerun_and_compare(tally: Tally, db: Path, sim: Simulator) -> None:
+def stale_model_rows(db: Path, work: Path) -> tuple[int, str]:
+    """Rows in which the marts differ from a whole build of the same raw tables (on a copy of the file)."""
+    copy = work / f"{db.stem}-whole.duckdb"
+    shutil.copyfile(db, copy)
+    try:
+        build_warehouse_models(copy)
+        mine, whole = marts_snapshot(db), marts_snapshot(copy)
+    finally:
+        copy.unlink(missing_ok=True)
+    differing = {name: len(set(whole[name]) ^ set(mine.get(name, []))) for name in whole}
+    stale = {name: n for name, n in differing.items() if n}
+    return sum(stale.values()), ", ".join(f"{name} {n}" for name, n in sorted(stale.items()))
+
+
+def marts_snapshot(db: Path) -> dict[str, list[tuple]]:
+    def norm(value: object) -> object:  # parallel sums may differ in the last bit
+        return float(f"{value:.10g}") if isinstance(value, float) else value
+
+    names = [m.name for m in load_models() if m.kind in ("mart", "python") and m.name != "marts.build_settings"]
+    con = open_readonly(db)
+    try:
+        present = {f"{s}.{t}" for s, t in con.execute(
+            "select table_schema, table_name from information_schema.tables").fetchall()}  # fmt: skip
+        return {name: [tuple(norm(v) for v in row) for row in con.execute(f"select * from {name}").fetchall()]
+                for name in names if name in present}  # fmt: skip
+    finally:
+        con.close()
+
+
+def rerun_and_compare(tally: Tally, db: Path, sim: Simulator, models: bool = False) -> None:
     sim.faults = None
     try:
-        nightly_sync(db, sim.base_url)
+        nightly_sync(db, sim.base_url, models=models)
     except Exception as exc:  # noqa: BLE001 - counted and named, the soak goes on
         tally.reruns_failed += 1
         if len(tally.notes) < 3:
             tally.notes.append(f"rerun failed: {type(exc).__name__}: {str(exc)[:160]}")
         return
     tally.add(compare_with_truth(db, sim.world))
+    if models:
+        stale, detail = stale_model_rows(db, db.parent)
+        tally.stale_models += stale
+        if stale and len(tally.notes) < 3:
+            tally.notes.append(f"marts differ from a whole build: {detail}")
 
 
 @contextmanager
@@ -262,6 +303,7 @@ class KillPoint:
     delay_ms: float = 0.0
     after_s: float | None = None
     mild_faults: bool = False
+    models: bool = True  # the child builds the models after its sync, as `reporter-etl sync` does
 
 
 def kill_points(quick: bool, rng: random.Random, requests_in_a_run: int, run_seconds: float) -> list[KillPoint]:
@@ -271,6 +313,7 @@ def kill_points(quick: bool, rng: random.Random, requests_in_a_run: int, run_sec
             KillPoint(WINDOW, "in window 1's COMMIT (+2 ms)", "merged, committing", 1, delay_ms=2),
             KillPoint(CATALOG, "inside the catalog transaction", "replaced, committing", 1),
             KillPoint(REQUEST, f"after request {requests_in_a_run // 2}", " attempt ", requests_in_a_run // 2),
+            KillPoint(MODELS, "after the 5th model", "built ", 5),
         ]
     points = [KillPoint(START, "after the schema is created", "warehouse schema migrated", 1),
               KillPoint(START, "after planning, before the run record", "sync of ", 1)]  # fmt: skip
@@ -284,6 +327,9 @@ def kill_points(quick: bool, rng: random.Random, requests_in_a_run: int, run_sec
                KillPoint(CATALOG, "inside the catalog transaction", "replaced, committing", 1),
                KillPoint(CATALOG, "in the catalog COMMIT (+1 ms)", "replaced, committing", 1, delay_ms=1),
                KillPoint(CATALOG, "in the catalog COMMIT (+4 ms)", "replaced, committing", 1, delay_ms=4)]  # fmt: skip
+    for nth, delay in ((1, 0.0), (3, 1.0), (6, 0.0), (9, 3.0), (12, 0.0), (16, 1.0)):
+        points.append(KillPoint(MODELS, f"after model {nth}" + (f" (+{delay:g} ms)" if delay else ""), "built ",
+                                nth, delay_ms=delay))  # fmt: skip
     step = max(1, requests_in_a_run // 12)
     for n in range(1, requests_in_a_run, step):
         points.append(KillPoint(REQUEST, f"after request {n} of ~{requests_in_a_run}", " attempt ", n,
@@ -299,6 +345,7 @@ WINDOW = "SIGKILL: in and around a window commit"
 CATALOG = "SIGKILL: catalog refresh"
 REQUEST = "SIGKILL: after request n"
 TIMED = "SIGKILL: at a random moment"
+MODELS = "SIGKILL: model build"
 
 
 MILD = FaultConfig(seed=17, rate_limit=0.05, retry_after_seconds=1, server_error=0.05, drift=0.3, drift_rows=2)
@@ -321,6 +368,8 @@ def run_kill(point: KillPoint, sim: Simulator, db: Path, tally: Tally) -> bool:
         extra += ["--kill-on", point.kill_on, "--nth", str(point.nth), "--delay-ms", str(point.delay_ms)]
     if point.after_s is not None:
         extra += ["--kill-after-s", f"{point.after_s:.3f}"]
+    if point.models:
+        extra.append("--models")
     done = subprocess.run(child_command(db, sim.base_url, *extra), cwd=REPO, env=child_env(), capture_output=True,
                           text=True, timeout=300, check=False)  # fmt: skip
     if done.returncode != -9:
@@ -328,7 +377,7 @@ def run_kill(point: KillPoint, sim: Simulator, db: Path, tally: Tally) -> bool:
         return False
     tally.kills += 1
     tally.add(check_done_windows(db))
-    rerun_and_compare(tally, db, sim)
+    rerun_and_compare(tally, db, sim, models=point.models)
     return True
 
 
@@ -375,7 +424,10 @@ def measure_a_run(sim: Simulator, db: Path) -> tuple[int, float]:
 # ------------------------------------------------------------------------------------------------ writers
 
 
-def run_concurrent(writers: int, sim: Simulator, db: Path, tally: Tally, reader_first: bool = False) -> None:
+def run_concurrent(writers: int, sim: Simulator, db: Path, tally: Tally, reader_first: bool = False,
+                   models_build: bool = False) -> None:  # fmt: skip
+    """``writers`` syncs (each building the models after, as the CLI does) on one new file at once; with
+    ``reader_first`` while a reader holds the file; with ``models_build`` a `reporter-etl models build` too."""
     tally.schedules += 1
     sim.faults = MILD
     reader = None
@@ -386,17 +438,22 @@ def run_concurrent(writers: int, sim: Simulator, db: Path, tally: Tally, reader_
         assert reader.stdout is not None
         if reader.stdout.readline().strip() != "reading":
             raise SystemExit("the reader child did not start")
-    children = [subprocess.Popen(child_command(db, sim.base_url, "--lock-timeout", "180"), cwd=REPO,
+    children = [subprocess.Popen(child_command(db, sim.base_url, "--lock-timeout", "180", "--models"), cwd=REPO,
                                  env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 for _ in range(writers)]  # fmt: skip
+    if models_build:
+        Warehouse.open(db, lock_timeout=180).close() if not db.exists() else None  # something to build on
+        children.append(subprocess.Popen(
+            [sys.executable, "-m", "reporter_etl.cli", "models", "build", "--db", str(db), "--lock-timeout", "180"],
+            cwd=REPO, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))  # fmt: skip
     for child in children:
         out, err = child.communicate(timeout=600)
-        if child.returncode != 0 or not out.startswith("done in "):
+        if child.returncode != 0 or not (out.startswith("done in ") or "models" in child.args):
             tally.hostile_failed += 1
             tally.notes.append(f"a concurrent writer failed: exit {child.returncode} {err.strip()[-200:]}")
     if reader is not None:
         reader.wait(timeout=60)
-    rerun_and_compare(tally, db, sim)
+    rerun_and_compare(tally, db, sim, models=True)
 
 
 HOLD_A_READER = """
@@ -414,12 +471,12 @@ con.close()
 
 def print_table(tallies: list[Tally]) -> None:
     header = (f"{'scenario':38} {'sched':>5} {'kills':>5} {'hostile failed':>14} {'reruns failed':>13} "
-              f"{'lost':>5} {'doubled':>7} {'wrong':>5} {'s':>6}")  # fmt: skip
+              f"{'lost':>5} {'doubled':>7} {'wrong':>5} {'stale marts':>11} {'s':>6}")  # fmt: skip
     print(header)
     print("-" * len(header))
     for t in tallies:
         print(f"{t.group[:38]:38} {t.schedules:>5} {t.kills:>5} {t.hostile_failed:>14} {t.reruns_failed:>13} "
-              f"{t.lost:>5} {t.doubled:>7} {t.wrong:>5} {t.seconds:>6.1f}")  # fmt: skip
+              f"{t.lost:>5} {t.doubled:>7} {t.wrong:>5} {t.stale_models:>11} {t.seconds:>6.1f}")  # fmt: skip
         for note in t.notes[:3]:
             print(f"    {note}")
 
@@ -485,6 +542,9 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(1 if quick else 3):
                 timed("a sync while a reader holds the file", lambda t: run_concurrent(
                     1, kill_sim, fresh_db(), t, reader_first=True))  # fmt: skip
+            for _ in range(0 if quick else 3):
+                timed("2 syncs and a models build, one file", lambda t: run_concurrent(
+                    2, kill_sim, fresh_db(), t, models_build=True))  # fmt: skip
         finally:
             for sim in sims.values():
                 sim.stop()
@@ -495,11 +555,13 @@ def main(argv: list[str] | None = None) -> int:
     total = Tally("total", schedules=sum(t.schedules for t in rows), kills=sum(t.kills for t in rows),
                   hostile_failed=sum(t.hostile_failed for t in rows), reruns_failed=sum(t.reruns_failed for t in rows),
                   lost=sum(t.lost for t in rows), doubled=sum(t.doubled for t in rows),
-                  wrong=sum(t.wrong for t in rows))  # fmt: skip
-    print(f"(model build: not part of the soak yet; {time.monotonic() - started_all:.0f} s in all)")
+                  wrong=sum(t.wrong for t in rows), stale_models=sum(t.stale_models for t in rows))  # fmt: skip
+    print(f"({time.monotonic() - started_all:.0f} s in all; hostile failed = the run under faults or killed failed, "
+          f"as it may; what counts is the rerun and the comparison)")  # fmt: skip
     print(f"totals: schedules {total.schedules}, kills {total.kills}, lost rows {total.lost}, doubled rows "
-          f"{total.doubled}, wrong rows {total.wrong}, failed reruns {total.reruns_failed}")  # fmt: skip
-    ok = (total.lost == total.doubled == total.wrong == total.reruns_failed == 0
+          f"{total.doubled}, wrong rows {total.wrong}, stale mart rows {total.stale_models}, "
+          f"failed reruns {total.reruns_failed}")  # fmt: skip
+    ok = (total.lost == total.doubled == total.wrong == total.reruns_failed == total.stale_models == 0
           and total.schedules >= min_schedules and total.kills >= min_kills)  # fmt: skip
     return 0 if ok else 1
 
