@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo dagster browser-deps lint bench clean
+.PHONY: test demo dagster browser-deps lint bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ browser-deps:
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Minutes: >= 200 fault schedules, >= 30 SIGKILLs, concurrent writers; make test runs `-m soak.run --quick`.
+soak: $(STAMP)
+	$(BIN)/python -m soak.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache demo.duckdb demo.published.duckdb .dagster-demo

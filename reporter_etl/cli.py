@@ -14,6 +14,8 @@ import sys
 from collections.abc import Sequence
 
 from reporter_etl import __version__
+from reporter_etl.api.redaction import mask_secrets_in_handlers
+from reporter_etl.commands.api_common import OneLineParser, join_negative_values
 from reporter_etl.commands.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exit_code_for
 
 # Modules that provide `register(subparsers)`; a module that does not exist yet is skipped so that command
@@ -35,7 +37,7 @@ COMMAND_MODULES = (
 )
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="reporter-etl",
         description="Copy Tovie Platform (JAICP) Reporter API data into a DuckDB warehouse, and script the API.",
     )
@@ -56,11 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
 def configure_logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # At the handler, so that records of every logger (ours, the HTTP stack's, any other) are masked.
+    mask_secrets_in_handlers()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else argv))
     configure_logging(args.verbose)
     handler = getattr(args, "handler", None)
     if handler is None:

@@ -14,6 +14,9 @@
     │   └── BatchSchemaError     (handed to the warehouse; also a WarehouseError)
     ├── WarehouseError           the DuckDB warehouse
     │   ├── WarehouseLockedError, WarehouseBusyError    another writer / process holds the file
+    │   ├── WarehousePathError   --db cannot be a warehouse (empty, a directory); also a ConfigurationError
+    │   ├── ForeignFileError     the file is not a reporter-etl warehouse (not DuckDB, another tool's file)
+    │   ├── WarehouseWriteError  the file could not be written (disk full, file size limit)
     │   ├── SchemaVersionError   the file's schema is newer than this version, or differs from the descriptions
     │   └── LoadError            a load asked for something inconsistent
     └── SyncError                the sync cannot go on
@@ -117,6 +120,19 @@ class WarehouseLockedError(WarehouseError):
 
 class WarehouseBusyError(WarehouseError):
     """DuckDB refused to open the file because another process has it open in a conflicting mode."""
+
+
+class WarehousePathError(WarehouseError, ConfigurationError):
+    """``--db`` cannot be a warehouse path at all (empty, a directory): a usage error."""
+
+
+class ForeignFileError(WarehouseError):
+    """The path holds a file that is not a reporter-etl warehouse (not DuckDB, or another tool's DuckDB file)."""
+
+
+class WarehouseWriteError(WarehouseError):
+    """The file could not be written: the disk is full, a file size limit was reached, or the file system refused.
+    The transaction that hit it was rolled back; what was committed before stays."""
 
 
 class SchemaVersionError(WarehouseError):

@@ -20,6 +20,7 @@ calls.  Whatever this module and ``reporter_etl/__init__`` do not export is priv
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
+
+import duckdb
 
 from reporter_etl.api.client import ReporterClient
 from reporter_etl.api.config import (
@@ -38,8 +41,9 @@ from reporter_etl.api.config import (
     token_from_env,
 )
 from reporter_etl.api.redaction import Secret
-from reporter_etl.errors import ConfigurationError
-from reporter_etl.sync import DEFAULT_LOOKBACK, ProgressCallback, Syncer, SyncResult
+from reporter_etl.errors import ConfigurationError, WarehouseWriteError
+from reporter_etl.pii import PII_KEY_ENV, PiiPolicy
+from reporter_etl.sync import DEFAULT_LOOKBACK, ProgressCallback, Syncer, SyncResult, discover_project
 from reporter_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S, Warehouse
 from reporter_etl.windows import zone
 
@@ -63,6 +67,8 @@ class Settings:
     read_ahead: bool = True  # read window n+1 while window n commits
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeouts: Timeouts = field(default_factory=Timeouts)
+    pii: str = "keep"  # personal data at ingest: "keep", "hash" (keyed HMAC) or "drop"; see reporter_etl.pii
+    pii_key: Secret | None = field(default=None, repr=False)  # for hash/drop; default $REPORTER_PII_KEY
 
     def __post_init__(self) -> None:
         if isinstance(self.token, str):
@@ -78,6 +84,15 @@ class Settings:
             raise ConfigurationError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {self.page_size}")
         if self.lookback < timedelta(0):
             raise ConfigurationError(f"lookback must not be negative, not {self.lookback}")
+        if not math.isfinite(self.lock_timeout) or self.lock_timeout < 0:
+            raise ConfigurationError(f"lock_timeout must be a finite number of seconds, not {self.lock_timeout}")
+        if isinstance(self.pii_key, str):
+            object.__setattr__(self, "pii_key", Secret(self.pii_key))
+        self.pii_policy()  # hash/drop without a key fails here, before anything runs
+
+    def pii_policy(self) -> PiiPolicy:
+        environ = {PII_KEY_ENV: self.pii_key.reveal()} if self.pii_key else None
+        return PiiPolicy.from_mode(self.pii, environ)
 
     @classmethod
     def from_env(
@@ -103,13 +118,15 @@ class SyncSession:
             timeouts=settings.timeouts,
         )  # fmt: skip
         try:
+            # The API first: a wrong token or base URL then fails before the warehouse file is created or locked.
+            project = settings.project or discover_project(self.client)
             self.warehouse = Warehouse.open(settings.db_path, lock_timeout=settings.lock_timeout)
         except BaseException:
             self.client.close()
             raise
         self._syncer = Syncer(
             self.client, self.warehouse, timezone=settings.timezone, read_ahead=settings.read_ahead,
-            project=settings.project,
+            project=project, pii=settings.pii_policy(),
         )  # fmt: skip
 
     @property
@@ -171,15 +188,24 @@ class SyncSession:
         config = config or ModelsConfig(timezone=self.settings.timezone)
         con = self.warehouse.con
         if after is not None:
-            days = touched_range(con, after.run_id, [report.window.day for report in after.windows], config.timezone)
-            if days is None:
+            # This run's days, and those of earlier runs whose models build never finished (killed during it, or
+            # before it began, e.g. in the catalog refresh): otherwise their marts stay stale for good.
+            ranges = [touched_range(con, after.run_id, [report.window.day for report in after.windows],
+                                    config.timezone)]  # fmt: skip
+            ranges += [touched_range(con, run_id, [], config.timezone) for run_id in runs_without_models(con, after)]
+            found = [r for r in ranges if r is not None]
+            if not found:
+                record_models_built(con, after.run_id)
                 return None
-            start, end = days
-        return build(con, select_models(load_models(), select), config=config, start=start, end=end)
+            start, end = min(r[0] for r in found), max(r[1] for r in found)
+        report = build(con, select_models(load_models(), select), config=config, start=start, end=end)
+        if after is not None and not select:
+            record_models_built(con, after.run_id)
+        return report
 
-    def close(self) -> None:
+    def close(self, *, checkpoint: bool = True) -> None:
         try:
-            self.warehouse.close()
+            self.warehouse.close(checkpoint=checkpoint)
         finally:
             self.client.close()
 
@@ -189,7 +215,30 @@ class SyncSession:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close()
+        # Out of space, a checkpoint would only fail again (and say so); the WAL is replayed on the next open.
+        self.close(checkpoint=not isinstance(exc, WarehouseWriteError))
+
+
+MODELS_BUILT_DDL = (
+    "CREATE TABLE IF NOT EXISTS meta.models_built (run_id VARCHAR NOT NULL, built_at TIMESTAMPTZ NOT NULL)"
+)
+
+
+def runs_without_models(con: duckdb.DuckDBPyConnection, after: SyncResult) -> list[str]:
+    """Runs that loaded rows after the last finished models build (``after`` itself left out)."""
+    con.execute(MODELS_BUILT_DDL)
+    rows = con.execute(
+        "SELECT run_id FROM meta.sync_runs WHERE run_id <> ? AND started_at > "
+        "coalesce((SELECT max(built_at) FROM meta.models_built), '-infinity'::TIMESTAMPTZ) ORDER BY started_at",
+        [after.run_id],
+    ).fetchall()
+    return [run_id for (run_id,) in rows]
+
+
+def record_models_built(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """The models are up to date with every run until ``run_id``'s (written only once the build finished)."""
+    con.execute(MODELS_BUILT_DDL)
+    con.execute("INSERT INTO meta.models_built VALUES (?, now())", [run_id])
 
 
 def open_sync(settings: Settings) -> SyncSession:

@@ -22,14 +22,16 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from reporter_etl.api.client import ReporterClient
 from reporter_etl.api.filters import DateTimeRange, message_time
 from reporter_etl.api.records import unknown_field_names
 from reporter_etl.entities import ENTITIES, Entity
-from reporter_etl.errors import AuthenticationError, SyncError
+from reporter_etl.errors import AuthenticationError, SyncError, UnexpectedResponseError
 from reporter_etl.extract import Extraction, PageLike, extract
 from reporter_etl.platform_stats import daily_platform_stats
+from reporter_etl.pii import PiiPolicy
 from reporter_etl.warehouse import WINDOW_ENTITIES, Warehouse
 from reporter_etl.windows import Window, day_windows, last_complete_day, local_day_of, zone
 
@@ -196,6 +198,7 @@ class Syncer:
         max_reconcile_rounds: int = 3,
         read_ahead: bool = True,
         project: str | None = None,
+        pii: PiiPolicy | None = None,
     ) -> None:
         zone(timezone)  # fail early on a bad name
         self.client = client
@@ -210,6 +213,7 @@ class Syncer:
         # memory of one more window.
         self.read_ahead = read_ahead
         self._project = project
+        self.pii = pii or PiiPolicy()
         self._requests_before_run = 0
         self._cancel_reads = threading.Event()
 
@@ -223,18 +227,7 @@ class Syncer:
         return self._project
 
     def discover_project(self) -> str:
-        """The token implies the project; the platform names it in the per-project session count."""
-        try:
-            rows = self.client.count_sessions_per_project()
-        except AuthenticationError as exc:
-            raise AuthenticationError(f"the API refused the token: {exc}", operation=exc.operation,
-                                      status=exc.status, error_code=exc.error_code) from None  # fmt: skip
-        names = sorted({row["projectShortName"] for row in rows or [] if row.get("projectShortName")})
-        if len(names) != 1:
-            raise SyncError(
-                f"the token should give access to exactly one project, the API lists {len(names)}: {names}"
-            )
-        return names[0]
+        return discover_project(self.client)
 
     # ---- runs --------------------------------------------------------------------------------------------
 
@@ -252,9 +245,13 @@ class Syncer:
             yield result
         except BaseException as exc:
             result.request_count = self.client.request_count - requests_before
-            self.wh.finish_run(
-                run_id, status="failed", error_message=_one_line(exc), request_count=result.request_count
-            )
+            try:
+                self.wh.finish_run(
+                    run_id, status="failed", error_message=_one_line(exc), request_count=result.request_count
+                )
+            except Exception as record_exc:  # e.g. the disk is full: the error that ended the run is the news
+                log.info("could not record run %s as failed (the next run marks it interrupted): %s",
+                         run_id, record_exc)  # fmt: skip
             raise
         result.request_count = self.client.request_count - requests_before
         self.wh.finish_run(run_id, request_count=result.request_count)
@@ -456,6 +453,8 @@ class Syncer:
             return self._unless_cancelled(self.client.paginate(entity.operation, filters=filters, **entity.params))
 
         extraction = extract(query, window.start, window.end, entity, max_passes=self.max_passes)
+        # The one place rows pass between the API and the warehouse: personal data is kept, hashed or dropped here.
+        extraction.table = self.pii.apply(extraction.table, entity.name)
         log.debug("%s %s: %d rows in %d pages", window, entity.name, extraction.table.num_rows, extraction.pages)
         return extraction
 
@@ -503,6 +502,37 @@ class Syncer:
             experiments=self.client.list_experiments(),
             experiment_session_counts=self.client.count_experiment_sessions(),
         )
+
+
+def discover_project(client: ReporterClient) -> str:
+    """The token implies the project; the platform names it in the per-project session count.  The first request
+    of a sync, so it is also where a base URL that is not the Reporter API shows."""
+    try:
+        rows = client.count_sessions_per_project()
+    except AuthenticationError as exc:
+        raise AuthenticationError(f"the API refused the token: {exc}", operation=exc.operation,
+                                  status=exc.status, error_code=exc.error_code) from None  # fmt: skip
+    if not isinstance(rows, list) or not all(isinstance(row, dict) and isinstance(row.get("projectShortName"), str)
+                                             for row in rows):  # fmt: skip
+        host = urlsplit(client.settings.base_url).netloc
+        raise UnexpectedResponseError(
+            f"count_sessions_per_project: {host} answered with JSON that is not the Reporter API's (a list of "
+            f"{{projectShortName, amount}} was due, got {_json_shape(rows)}); check the base URL "
+            f"($REPORTER_BASE_URL or --base-url)", operation="count_sessions_per_project",
+        )  # fmt: skip
+    names = sorted({row["projectShortName"] for row in rows if row["projectShortName"]})
+    if len(names) != 1:
+        raise SyncError(f"the token should give access to exactly one project, the API lists {len(names)}: {names}")
+    return names[0]
+
+
+def _json_shape(value: Any) -> str:
+    if isinstance(value, list):
+        return f"a list of {len(value)} item(s)" + (f", the first {type(value[0]).__name__}" if value else "")
+    if isinstance(value, dict):
+        keys = ", ".join(sorted(value)[:4])
+        return f"an object with {keys}" if keys else "an empty object"
+    return f"a JSON {type(value).__name__}"
 
 
 def _one_line(exc: BaseException) -> str:

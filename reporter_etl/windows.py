@@ -56,12 +56,20 @@ def local_day_of(instant: datetime, tz: ZoneInfo) -> date:
 _DURATION = re.compile(r"^\s*(\d+)\s*([dh]?)\s*$")
 
 
+MAX_LOOKBACK = timedelta(days=3660)  # ten years: more is a typo, and timedelta overflows past 999,999,999 days
+
+
 def parse_lookback(text: str) -> timedelta:
-    """``2d`` (days, the default unit) or ``36h``."""
+    """``2d`` (days, the default unit) or ``36h``; not negative, at most ten years."""
+    if text.strip().startswith("-"):
+        raise ValueError(f"lookback {text!r} is negative; give a duration like '2d' or '36h' (0 reads no day again)")
     match = _DURATION.match(text)
     if not match:
         raise ValueError(f"lookback {text!r} is not a duration like '2d' or '36h'")
     amount, unit = int(match.group(1)), match.group(2) or "d"
+    days = amount if unit == "d" else amount / 24
+    if days > MAX_LOOKBACK.days:
+        raise ValueError(f"lookback {text!r} is too long: at most {MAX_LOOKBACK.days}d (ten years)")
     return timedelta(days=amount) if unit == "d" else timedelta(hours=amount)
 
 

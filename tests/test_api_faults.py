@@ -3,6 +3,7 @@ never showing in any log record or exception text."""
 
 import logging
 import socket
+import time
 import traceback
 
 import pytest
@@ -113,21 +114,56 @@ def test_creating_writes_are_not_resent_after_a_server_error_but_are_after_429(s
         client.get_session_label(created["id"])
 
 
-def test_html_with_status_200_is_a_clear_error_not_retried(sim):
-    sim.faults = FaultConfig(html=1.0, html_ok_share=1.0)
+def test_html_with_status_200_is_retried_like_a_5xx(sim):
+    # A flaky proxy or WAF answering 200 with its own page now and then: the reads get through.
+    sim.faults = FaultConfig(seed=3, html=0.3, html_ok_share=1.0)
     with make_client(sim) as client:
-        with pytest.raises(UnexpectedResponseError, match="list_experiments: the server answered 200 with an HTML"):
+        truth = sim.world.truth_messages(sim.world.start, sim.world.now)
+        pages = list(client.paginate("filter_messages", filters=[message_time(sim.world.start, sim.world.now)],
+                                     size=50))  # fmt: skip
+        assert sum(len(page.items) for page in pages) == len(truth)
+        assert client.retry_count > 0 and sim.fault_counts["html"] == client.retry_count
+
+
+def test_html_with_status_200_that_persists_is_a_clear_error_naming_the_host(sim):
+    sim.faults = FaultConfig(html=1.0, html_ok_share=1.0)
+    host = sim.base_url.removeprefix("http://")
+    expected = f"list_experiments: {host} answered 200 with an HTML"
+    with make_client(sim, retry=RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.002)) as client:
+        with pytest.raises(UnexpectedResponseError, match=expected) as info:
             client.list_experiments()
-        assert client.request_count == 1
+        assert client.request_count == 3
+        assert "gave up after 3 attempts in" in str(info.value) and f"to {host}" in str(info.value)
 
 
 def test_read_timeouts_are_retried_then_reported(sim):
     sim.faults = FaultConfig(slow=1.0, slow_seconds=0.6)
+    host = sim.base_url.removeprefix("http://")
     with make_client(sim, retry=RetryPolicy(max_attempts=2, base_delay=0.001, max_delay=0.002),
                      timeouts=Timeouts(connect=2, read=0.2)) as client:  # fmt: skip
-        with pytest.raises(TransportError, match=r"list_experiments: no response within the read timeout of 0.2s"):
+        with pytest.raises(TransportError, match=rf"list_experiments: no response from {host} within 0.2s"):
             client.list_experiments()
         assert client.request_count == 2
+
+
+def test_a_server_that_never_answers_is_given_up_within_the_request_timeout(sim, caplog):
+    # Read timeout 1 s, 10 attempts: without a bound on the whole request that is 10 s of silence.
+    sim.faults = FaultConfig(hang=1.0)
+    host = sim.base_url.removeprefix("http://")
+    started = time.monotonic()
+    client = make_client(sim, retry=RetryPolicy(max_attempts=10, base_delay=0.05, max_delay=0.1),
+                         timeouts=Timeouts(connect=2, read=1, request=2.5))  # fmt: skip
+    with (
+        caplog.at_level(logging.WARNING, logger="reporter_etl"),
+        client,
+        pytest.raises(TransportError, match=rf"filter_messages: no response from {host}") as info,
+    ):
+        list(client.iter_messages([message_time(sim.world.start, sim.world.now)]))
+    waited = time.monotonic() - started
+    assert waited < 2.5 + 1.5  # the budget, and a margin for a slow machine: never 10 attempts × 1 s
+    assert "the request timeout is 2.5 s" in str(info.value) and TOKEN not in str(info.value)
+    waiting = [r.getMessage() for r in caplog.records if "has not answered" in r.getMessage()]
+    assert waiting and host in waiting[0] and "--request-timeout" in waiting[0]
 
 
 def test_a_wrong_token_stops_at_once(sim):

@@ -30,6 +30,12 @@ def test_datetime_format_is_utc_with_milliseconds():
         format_api_datetime(datetime(2021, 2, 14, 21))
 
 
+def test_early_years_are_padded_to_four_digits():
+    # strftime's %Y gives "1" for year 1 on glibc; the API's format has four digits.
+    assert format_api_datetime(datetime(1, 1, 1, tzinfo=UTC)) == "0001-01-01T00:00:00.000Z"
+    assert format_api_datetime(datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC)) == "0999-12-31T23:59:59.000Z"
+
+
 def test_datetime_parse_accepts_the_api_forms():
     expected = datetime(2021, 2, 14, 21, 0, 0, 234000, tzinfo=UTC)
     assert parse_api_datetime("2021-02-14T21:00:00.234Z") == expected

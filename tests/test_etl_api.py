@@ -119,7 +119,8 @@ def test_settings_never_show_the_token_and_refuse_what_cannot_work(tmp_path: Pat
 
 def test_the_writer_lock_keeps_a_sync_out(tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
-    settings = Settings(db_path=db, base_url="http://127.0.0.1:9", token=TOKEN, lock_timeout=0.2)
+    # The project given: open_sync asks the API for it before it opens the warehouse (and here no API listens).
+    settings = Settings(db_path=db, base_url="http://127.0.0.1:9", token=TOKEN, lock_timeout=0.2, project="p1")
     with WriterLock(db, timeout=1), pytest.raises(WarehouseLockedError, match="being written"):
         sync_days(settings, date(2026, 11, 20), date(2026, 11, 20))
 

@@ -87,6 +87,22 @@ def test_connection_dropped_mid_body(sim: Simulator, http: requests.Session) -> 
         http.post(f"{sim.api_url}/messages/filter", params={"size": 200}, json=whole_world(sim), timeout=30)
 
 
+def test_a_hung_request_is_never_answered_and_freed_when_the_client_gives_up(sim: Simulator) -> None:
+    sim.faults = FaultConfig(seed=4, hang=1.0)
+    with requests.Session() as http, pytest.raises(requests.ReadTimeout):
+        http.get(f"{sim.api_url}/message/labels", timeout=(5, 0.3))
+    assert sim.fault_counts == {"hang": 1}
+    sim.faults = None  # the server still answers others: the held connection does not block it
+    assert requests.get(f"{sim.api_url}/message/labels", timeout=30).status_code == 200
+
+
+def test_html_with_status_200_only(sim: Simulator, http: requests.Session) -> None:
+    sim.faults = FaultConfig(seed=3, html=1.0, html_ok_share=1.0)
+    responses = [labels(sim, http) for _ in range(5)]
+    assert {r.status_code for r in responses} == {200}
+    assert all(r.headers["Content-Type"].startswith("text/html") for r in responses)
+
+
 def test_slow_response_takes_at_least_the_delay(sim: Simulator, http: requests.Session) -> None:
     sim.faults = FaultConfig(seed=5, slow=1.0, slow_seconds=0.4)
     started = time.monotonic()

@@ -120,10 +120,11 @@ def test_cli_fault_flags_build_the_fault_config() -> None:
         "--fault-server-error", "0.05", "--fault-html", "0.01", "--fault-drop", "0.02", "--fault-drop-mid-body",
         "0.03", "--fault-slow", "0.2", "--fault-slow-seconds", "0.5", "--fault-drift", "0.3", "--fault-drift-rows",
         "7", "--fault-operations", "getMessageDataByFilter,getSessionDataByFilter", "--fault-downloads",
+        "--fault-hang", "0.04", "--fault-hang-seconds", "9",
     ])  # fmt: skip
     assert fault_config_from_args(args) == FaultConfig(
         seed=4, rate_limit=0.1, retry_after_seconds=2, server_error=0.05, html=0.01, drop=0.02, drop_mid_body=0.03,
-        slow=0.2, slow_seconds=0.5, drift=0.3, drift_rows=7,
+        slow=0.2, slow_seconds=0.5, drift=0.3, drift_rows=7, hang=0.04, hang_seconds=9,
         operations=frozenset({"getMessageDataByFilter", "getSessionDataByFilter"}), include_downloads=True,
     )  # fmt: skip
     with pytest.raises(SystemExit):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from collections.abc import Mapping
@@ -20,10 +21,19 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 @dataclass(frozen=True)
 class Timeouts:
-    """Seconds. `read` bounds the wait for each chunk of the response, not the whole download."""
+    """Seconds. `read` bounds the wait for each chunk of the response, not the whole download.  `request` bounds
+    one operation from its first attempt to giving up, retries and waits included: a server that accepts
+    connections and never answers costs at most that much, not ``read`` × attempts."""
 
     connect: float = 10.0
     read: float = 120.0
+    request: float = 300.0
+
+    def __post_init__(self) -> None:
+        for name in ("connect", "read", "request"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value <= 0:
+                raise ValueError(f"the {name} timeout must be a finite number of seconds above 0, not {value}")
 
     def as_requests(self) -> tuple[float, float]:
         return (self.connect, self.read)

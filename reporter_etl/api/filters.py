@@ -43,7 +43,8 @@ def format_api_datetime(moment: datetime) -> str:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{moment.isoformat()} has no time zone; give an aware datetime (e.g. tzinfo=UTC)")
     utc = moment.astimezone(UTC)
-    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
+    # The year by hand: strftime's %Y drops the leading zeros of years before 1000 on glibc.
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
 
 
 def parse_api_datetime(text: str) -> datetime:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import orjson
 import requests
@@ -66,6 +66,7 @@ class _Failure:
     retryable: bool
     unsent: bool = False  # the server certainly did not act on the request
     retry_after: float | None = None
+    no_answer: bool = False  # the server took the request (or the connection) and said nothing in time
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -142,6 +143,8 @@ class HttpSender:
         self._rng = rng or random.Random()
         self.request_count = 0
         self.retry_count = 0
+        self.host = urlsplit(transport.base_url).netloc  # named in errors; never the token, which is in the path
+        self._attempt_timeouts = settings.timeouts.as_requests()
         self.requests_by_operation: Counter[str] = Counter()
 
     def close(self) -> None:
@@ -178,25 +181,41 @@ class HttpSender:
         """Call ``attempt_once(n)`` for n = 1, 2, ... until it returns a result, waiting between attempts as the
         retry policy says, while the failure is retryable and the operation safe to send again."""
         policy = self.settings.retry
+        timeouts = self.settings.timeouts
+        started = time.monotonic()
         attempt = 0
         while True:
             attempt += 1
+            # Every attempt's waits fit in what is left of the operation's budget (timeouts.request).
+            left = max(timeouts.request - (time.monotonic() - started), 0.001)
+            self._attempt_timeouts = (min(timeouts.connect, left), min(timeouts.read, left))
             outcome = attempt_once(attempt)
             if not isinstance(outcome, _Failure):
                 return outcome
             failure = outcome
             may_retry = failure.retryable and (op.retry is Retry.ALWAYS or failure.unsent)
-            if not may_retry or attempt >= policy.max_attempts:
+            delay = policy.delay(attempt, failure.retry_after, self._rng)
+            elapsed = time.monotonic() - started
+            out_of_time = elapsed + delay >= timeouts.request
+            if not may_retry or attempt >= policy.max_attempts or out_of_time:
                 error = failure.error
-                if isinstance(error, ApiError | TransportError) and attempt > 1:
-                    error.message = f"{error.message} (gave up after {attempt} attempts)"
+                if isinstance(error, ApiError | TransportError) and (attempt > 1 or (may_retry and out_of_time)):
+                    budget = f"; the request timeout is {timeouts.request:g} s" if out_of_time else ""
+                    error.message = (f"{error.message} (gave up after {attempt} attempt{'s' if attempt > 1 else ''} "
+                                     f"in {elapsed:.1f} s to {self.host}{budget})")  # fmt: skip
                     error.attempts = attempt
                 elif failure.retryable and not may_retry and isinstance(error, ApiError | TransportError):
                     error.message = f"{error.message} (not retried: {op.name} is not safe to send twice)"
                 raise error
-            delay = policy.delay(attempt, failure.retry_after, self._rng)
             self.retry_count += 1
-            log.info("%s; retrying in %.2fs (attempt %d of %d)", failure.error, delay, attempt + 1, policy.max_attempts)
+            if failure.no_answer:
+                # Silence is the one failure that shows nothing for minutes: say that we wait, and until when.
+                log.warning("%s; %s has not answered, retrying in %.1f s (attempt %d of %d; giving up %.0f s after "
+                            "the first attempt, see --request-timeout)", failure.error, self.host, delay, attempt + 1,
+                            policy.max_attempts, timeouts.request)  # fmt: skip
+            else:
+                log.info("%s; retrying in %.2fs (attempt %d of %d)", failure.error, delay, attempt + 1,
+                         policy.max_attempts)  # fmt: skip
             self._sleep(delay)
 
     def _attempt(
@@ -215,7 +234,7 @@ class HttpSender:
         try:
             raw = self.session.request(
                 op.method, url, params=params, headers=headers, data=body,
-                timeout=self.settings.timeouts.as_requests(), allow_redirects=False,
+                timeout=self._attempt_timeouts, allow_redirects=False,
             )  # fmt: skip
             content = raw.content
         except requests.RequestException as exc:
@@ -240,10 +259,12 @@ class HttpSender:
                     text = orjson.loads(content)
             return Response(status, content_type, content, text)
         if _looks_like_html(content_type, content):
-            problem = (f"the server answered {status} with an HTML page where the spec says JSON (a proxy or login "
-                       f"page in front of the API?)")  # fmt: skip
+            # A flaky proxy or WAF answers 200 with its own page now and then: retried like a 5xx (bounded), and
+            # when it persists the message says what it probably is.
+            problem = (f"{self.host} answered {status} with an HTML page where the spec says JSON (a proxy, firewall "
+                       f"or login page in front of the API? check the base URL)")  # fmt: skip
             return _Failure(UnexpectedResponseError(f"{op.name}: {problem}", operation=op.name, status=status),
-                            retryable=False)  # fmt: skip
+                            retryable=True)  # fmt: skip
         try:
             data = orjson.loads(content)
         except orjson.JSONDecodeError as exc:
@@ -291,12 +312,12 @@ class HttpSender:
         )
 
     def _transport_failure(self, op: Operation, exc: requests.RequestException) -> _Failure:
-        timeouts = self.settings.timeouts
-        unsent = False
+        connect_s, read_s = self._attempt_timeouts
+        unsent = no_answer = False
         if isinstance(exc, requests.ConnectTimeout):
-            problem, unsent = f"could not connect within {timeouts.connect:g}s", True
+            problem, unsent, no_answer = f"could not connect to {self.host} within {connect_s:g}s", True, True
         elif isinstance(exc, requests.ReadTimeout):
-            problem = f"no response within the read timeout of {timeouts.read:g}s"
+            problem, no_answer = f"no response from {self.host} within {read_s:g}s", True
         elif isinstance(exc, requests.ConnectionError) and _caused_by(exc, _NOT_CONNECTED):
             problem, unsent = f"could not connect to {self.transport.base_url}", True
         elif isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
@@ -305,7 +326,7 @@ class HttpSender:
             problem = f"request failed ({type(exc).__name__})"
         error = TransportError(f"{op.name}: {problem}", operation=op.name)
         log.debug("%s: %s: %s", op.name, problem, redact(str(exc)))
-        return _Failure(error, retryable=True, unsent=unsent)
+        return _Failure(error, retryable=True, unsent=unsent, no_answer=no_answer)
 
     # ---- report files ---------------------------------------------------------------------------------
 
@@ -322,7 +343,7 @@ class HttpSender:
             self.request_count += 1
             self.requests_by_operation[name] += 1
             try:
-                with self.session.get(absolute, stream=True, timeout=self.settings.timeouts.as_requests(),
+                with self.session.get(absolute, stream=True, timeout=self._attempt_timeouts,
                                       headers={"Accept": "*/*"}) as raw:  # fmt: skip
                     if raw.status_code != 200:
                         return self._error(op, raw.status_code, raw.headers.get("Content-Type", ""), raw.content,

@@ -3,8 +3,13 @@
 The legacy API carries the token in the URL path, so anything that prints a URL would print the token:
 ``requests`` exceptions ("Max retries exceeded with url: /api/reporter/p/<token>/..."), urllib3's DEBUG
 lines ('"GET /api/reporter/p/<token>/... HTTP/1.1" 200') and its retry warnings.  The client registers its
-token here; ``redact`` replaces every registered token (raw and URL-encoded) with ``***``, and a logging
-filter on the urllib3 and requests loggers rewrites their records before any handler sees them.
+token here; ``redact`` replaces every registered token (raw and URL-encoded) with ``***``.
+
+Logs are masked at the handler: a filter on a logger sees only the records created by that very logger, never
+those of its children or of loggers nobody listed, while a filter on a handler sees every record it is about to
+write.  The CLI puts ``RedactingFilter`` on the handlers it installs; a program embedding the library (a Dagster
+code location, a notebook) calls ``mask_secrets_in_handlers()`` once its handlers exist.  The filters on the
+HTTP stack's own loggers stay, for programs that install no handler at all (Python's last-resort handler).
 """
 
 from __future__ import annotations
@@ -80,7 +85,8 @@ def redact(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites a record's message with every registered secret masked (the record is kept, never dropped)."""
+    """Rewrites a record's message, traceback and stack with every registered secret masked (the record is kept,
+    never dropped).  Works on a logger and on a handler; on a handler it covers every logger."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not _secrets:
@@ -93,13 +99,31 @@ class RedactingFilter(logging.Filter):
         if masked != message:
             record.msg = masked
             record.args = None
+        if record.exc_info and not record.exc_text:
+            # Formatted here, masked, and cached where every Formatter looks first; the exception itself (whose
+            # text may hold the token) is not formatted again.
+            record.exc_text = _TRACEBACKS.formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
+
+
+_TRACEBACKS = logging.Formatter()
 
 
 _FILTER = RedactingFilter()
 _installed = False
+
+
+def mask_secrets_in_handlers(*handlers: logging.Handler) -> None:
+    """Mask registered secrets in everything ``handlers`` write, whichever logger a record comes from.
+
+    Without arguments: every handler of the root logger (call it after logging is configured).  Idempotent."""
+    for handler in handlers or tuple(logging.getLogger().handlers):
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(_FILTER)
 
 
 def install_log_redaction() -> None:

@@ -5,16 +5,75 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from reporter_etl.api import ReporterClient
-from reporter_etl.api.config import BASE_URL_ENV, TOKEN_ENV
+from reporter_etl.api.config import BASE_URL_ENV, TOKEN_ENV, Timeouts
 from reporter_etl.commands.exits import EXIT_OK, EXIT_USAGE, UsageError
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr (and exit 2), like every other error of the CLI."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+# Options whose value may start with "-": argparse would take "--lookback -1d" for two options and say "expected
+# one argument"; cli.main joins them ("--lookback=-1d") so the option's own check names the problem.
+VALUE_OPTIONS = frozenset({"--lookback", "--lock-timeout", "--poll-interval", "--timeout", "--limit", "--start",
+                           "--end", "--from", "--to", "--request-timeout", "--timezone-offset"})  # fmt: skip
+
+
+def join_negative_values(argv: Sequence[str]) -> list[str]:
+    joined: list[str] = []
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        following = items[i + 1] if i + 1 < len(items) else None
+        if item in VALUE_OPTIONS and following is not None and following[:1] == "-" and following[1:2].isdigit():
+            joined.append(f"{item}={following}")
+            i += 2
+            continue
+        joined.append(item)
+        i += 1
+    return joined
+
+
+def seconds(allow_zero: bool = True) -> Callable[[str], float]:
+    """An argparse type: a finite number of seconds, not negative (and not 0 unless ``allow_zero``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds; give a finite number")
+        if value < 0 or (value == 0 and not allow_zero):
+            raise argparse.ArgumentTypeError(f"{text} is {'negative' if value < 0 else 'zero'}; give a number of "
+                                             f"seconds above {'or equal to ' if allow_zero else ''}0")  # fmt: skip
+        return value
+
+    return parse
+
+
+def db_file(text: str) -> str:
+    """An argparse type for ``--db``: a path that can be a file (checked again, in full, when it is opened)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; give the warehouse file's path, e.g. --db warehouse.duckdb")
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text} is a directory; give a file path, e.g. "
+                                         f"--db {os.path.join(text, 'warehouse.duckdb')}")  # fmt: skip
+    return text
 
 
 def connection_parent(json_output: bool = True) -> argparse.ArgumentParser:
@@ -24,13 +83,21 @@ def connection_parent(json_output: bool = True) -> argparse.ArgumentParser:
     group.add_argument("--base-url", default=None,
                        help=f"API host (default ${BASE_URL_ENV} or https://app.jaicp.com); the token is read "
                             f"from ${TOKEN_ENV}")  # fmt: skip
+    group.add_argument("--request-timeout", type=seconds(allow_zero=False), default=Timeouts.request,
+                       metavar="SECONDS", help="give up on one API request after this long, its retries and waits "
+                       f"included (default {Timeouts.request:g}); a server that stops answering is retried until then "
+                       "and the wait is logged")  # fmt: skip
     if json_output:
         parent.add_argument("--json", action="store_true", help="print the API's answer as JSON")
     return parent
 
 
 def client_from_args(args: argparse.Namespace) -> ReporterClient:
-    return ReporterClient.from_env(base_url=getattr(args, "base_url", None))
+    return ReporterClient.from_env(base_url=getattr(args, "base_url", None), timeouts=timeouts_from_args(args))
+
+
+def timeouts_from_args(args: argparse.Namespace) -> Timeouts:
+    return Timeouts(request=getattr(args, "request_timeout", Timeouts.request))
 
 
 def api_command(handler: Callable[[argparse.Namespace, ReporterClient], int | None]) -> Handler:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from reporter_etl.commands.api_common import day, group_help, print_table
+from reporter_etl.commands.api_common import day, db_file, group_help, print_table, seconds
 from reporter_etl.commands.exits import EXIT_OK, UsageError
 from reporter_etl.commands.publish_options import add_publish_options, publish_warehouse
 from reporter_etl.models import (
@@ -48,14 +48,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Builds every model (or the --select ones). With --start/--end, daily marts are rebuilt for "
                     "those days only and the other marts whole; with --full (the default), everything whole.",
     )  # fmt: skip
-    build.add_argument("--db", required=True, help="the DuckDB warehouse file")
+    build.add_argument("--db", required=True, type=db_file, help="the DuckDB warehouse file")
     span = build.add_mutually_exclusive_group()
     span.add_argument("--full", action="store_true", help="rebuild every mart whole (the default without --start)")
     span.add_argument("--start", type=day, help="first local day of the daily marts to rebuild, YYYY-MM-DD")
     build.add_argument("--end", type=day, help="last local day to rebuild, included (default: --start)")
     build.add_argument("--select", nargs="+", metavar="NAME", help="only these models (marts.x or x)")
     build.add_argument("--timezone", help="the project's IANA time zone (overrides the config file's)")
-    build.add_argument("--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT_S, metavar="SECONDS",
+    build.add_argument("--lock-timeout", type=seconds(), default=DEFAULT_LOCK_TIMEOUT_S, metavar="SECONDS",
                        help="how long to wait for a sync holding the warehouse (default 60)")  # fmt: skip
     add_config_option(build)
     add_publish_options(build)

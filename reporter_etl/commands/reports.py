@@ -18,6 +18,7 @@ from reporter_etl.commands.api_common import (
     period,
     print_json,
     print_table,
+    seconds,
 )
 
 KINDS = ("sessions", "messages", "clients", "telephony")
@@ -50,8 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--keep-task", action="store_true", help="leave the task (and its file) on the platform")
     create.add_argument("--timezone-offset", type=int, default=None, metavar="MINUTES",
                         help="time zone of dates in the file, minutes east of UTC (Moscow: 180)")  # fmt: skip
-    create.add_argument("--poll-interval", type=float, default=2.0, metavar="SECONDS", help="default 2")
-    create.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS", help="default 3600")
+    create.add_argument("--poll-interval", type=seconds(allow_zero=False), default=2.0, metavar="SECONDS",
+                        help="default 2")  # fmt: skip
+    create.add_argument("--timeout", type=seconds(allow_zero=False), default=3600.0, metavar="SECONDS",
+                        help="default 3600")  # fmt: skip
     create.set_defaults(handler=create_report)
 
     commands.add_parser("list", parents=[common], help="report tasks not deleted yet").set_defaults(

@@ -6,6 +6,7 @@ import argparse
 import json
 from datetime import timedelta
 
+from reporter_etl.commands.api_common import db_file
 from reporter_etl.commands.exits import EXIT_OK
 from reporter_etl.warehouse import WarehouseStatus, warehouse_status
 
@@ -15,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "status", help="windows done, rows per table, last run and lag of a warehouse",
         description="Reads the warehouse read-only; needs no token.",
     )  # fmt: skip
-    parser.add_argument("--db", required=True, help="the DuckDB warehouse file")
+    parser.add_argument("--db", required=True, type=db_file, help="the DuckDB warehouse file")
     parser.add_argument("--project", help="only this projectShortName")
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
     parser.set_defaults(handler=status_command)

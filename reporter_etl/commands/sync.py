@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import nullcontext
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from reporter_etl.commands.api_common import connection_parent, day
+from reporter_etl.commands.api_common import connection_parent, day, db_file, seconds, timeouts_from_args
 from reporter_etl.commands.exits import EXIT_OK, UsageError
 from reporter_etl.commands.models import add_config_option, build_summary, config_from_args
 from reporter_etl.commands.publish_options import add_publish_options, publish_after_build
 from reporter_etl.errors import ReporterEtlError
 from reporter_etl.etl import Settings, open_sync
+from reporter_etl.pii import PII_KEY_ENV, PII_MODES
 from reporter_etl.sync import DEFAULT_LOOKBACK, SyncEvent, SyncResult
 from reporter_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S
 from reporter_etl.windows import parse_lookback, zone
@@ -33,18 +35,31 @@ def timezone_name(text: str) -> str:
     return text
 
 
+FIRST_SYNC_DAY = date(2000, 1, 1)  # before any Reporter API data: an earlier day is a typo
+
+
+def sync_day(text: str) -> date:
+    """A day to sync: YYYY-MM-DD from 2000-01-01 to tomorrow (UTC)."""
+    value = day(text)
+    latest = datetime.now(UTC).date() + timedelta(days=1)
+    if not FIRST_SYNC_DAY <= value <= latest:
+        raise argparse.ArgumentTypeError(f"{text} is outside {FIRST_SYNC_DAY} .. {latest}; check the year")
+    return value
+
+
 def add_sync_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", required=True, help="the DuckDB warehouse file (created when missing)")
-    parser.add_argument("--start", type=day, help="first day to sync, YYYY-MM-DD (default: from the saved state; "
-                        "on a new warehouse the last 30 days)")
-    parser.add_argument("--end", type=day, help="last day to sync, included (default: the last complete day)")
+    parser.add_argument("--db", required=True, type=db_file, help="the DuckDB warehouse file (created when missing)")
+    parser.add_argument("--start", type=sync_day, help="first day to sync, YYYY-MM-DD (default: from the saved "
+                        "state; on a new warehouse the last 30 days)")
+    parser.add_argument("--end", type=sync_day, help="last day to sync, included (default: the last complete day)")
     parser.add_argument("--lookback", type=lookback, default=DEFAULT_LOOKBACK, metavar="DURATION",
                         help="re-read this much before the last synced day for late data: '2d' (days) or "
                              "'36h' (default 2d)")
     parser.add_argument("--timezone", type=timezone_name, default="UTC",
                         help="the project's IANA time zone; days are cut at its midnight (default UTC)")
-    parser.add_argument("--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT_S, metavar="SECONDS",
-                        help="how long to wait for another sync holding the warehouse (default 60)")
+    parser.add_argument("--lock-timeout", type=seconds(), default=DEFAULT_LOCK_TIMEOUT_S, metavar="SECONDS",
+                        help="how long to wait for another sync holding the warehouse (default 60; 0 = do not wait, "
+                             "fail at once)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,6 +71,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     add_sync_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    parser.add_argument("--pii", choices=PII_MODES, default="keep",
+                        help="personal data at ingest (client names, usernames, phone-number client ids, message "
+                             f"texts): keep (default), hash (keyed HMAC, joins still work; key in ${PII_KEY_ENV}) or "
+                             f"drop; see the README")  # fmt: skip
     parser.add_argument("--no-models", action="store_true", help="do not rebuild the SQL models for the synced days")
     add_config_option(parser)
     add_publish_options(parser)
@@ -65,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def sync_command(args: argparse.Namespace) -> int:
     settings = Settings.from_env(
         db_path=args.db, base_url=args.base_url, timezone=args.timezone, lookback=args.lookback,
-        lock_timeout=args.lock_timeout,
+        lock_timeout=args.lock_timeout, timeouts=timeouts_from_args(args), pii=args.pii,
     )  # fmt: skip
     if args.start and args.end and args.end < args.start:
         raise UsageError("--end is before --start")

@@ -12,6 +12,9 @@ from datetime import date
 from reporter_etl.simulator.faults import FaultConfig
 
 TOKEN_ENV = "REPORTER_ETL_SIMULATOR_TOKEN"
+# Also accepted, so that one variable serves a local simulator and the client that syncs from it.
+CLIENT_TOKEN_ENV = "REPORTER_TOKEN"
+DEFAULT_TOKEN = "demo-token"
 
 
 def _share(text: str) -> float:
@@ -47,7 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     world.add_argument("--messages-per-day", type=int, default=2000, help="average messages per day (default 2000)")
     world.add_argument("--timezone", default="UTC", help="IANA time zone of the project (default UTC)")
     world.add_argument("--token", default=None,
-                       help=f"API token clients must put in the path (default ${TOKEN_ENV} or 'demo-token')")
+                       help=f"API token clients must put in the path (default ${TOKEN_ENV}, else ${CLIENT_TOKEN_ENV}, "
+                            f"else '{DEFAULT_TOKEN}'); prefer the environment: process arguments are visible to "
+                            f"every user of the machine")  # fmt: skip
     world.add_argument("--report-polls", type=int, default=2, help="polls until a report task completes (default 2)")
 
     faults = serve.add_argument_group("faults (off by default; SHARE is a probability per API request, 0..1)")
@@ -58,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ("--fault-html", "answered with an HTML error page (502, or 200 text/html)"),
         ("--fault-drop", "whose connection is closed without an answer"),
         ("--fault-drop-mid-body", "whose connection is closed half-way through the body"),
+        ("--fault-hang", "read and never answered (held until the client gives up or --fault-hang-seconds)"),
         ("--fault-slow", "answered after --fault-slow-seconds"),
         ("--fault-drift", "for a page > 0 of a list, preceded by late rows arriving in its window"),
     )
@@ -67,6 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="Retry-After of 429 answers (default 1)")  # fmt: skip
     faults.add_argument("--fault-slow-seconds", type=float, default=1.0, metavar="SECONDS",
                         help="delay of slow answers (default 1)")  # fmt: skip
+    faults.add_argument("--fault-hang-seconds", type=float, default=600.0, metavar="SECONDS",
+                        help="longest a never-answered request is held (default 600)")  # fmt: skip
     faults.add_argument("--fault-drift-rows", type=int, default=5, metavar="N",
                         help="late rows released per drift fault (default 5)")  # fmt: skip
     faults.add_argument("--fault-operations", default="", metavar="IDS",
@@ -85,6 +93,8 @@ def fault_config_from_args(args: argparse.Namespace) -> FaultConfig:
         html=args.fault_html,
         drop=args.fault_drop,
         drop_mid_body=args.fault_drop_mid_body,
+        hang=args.fault_hang,
+        hang_seconds=args.fault_hang_seconds,
         slow=args.fault_slow,
         slow_seconds=args.fault_slow_seconds,
         drift=args.fault_drift,
@@ -92,6 +102,17 @@ def fault_config_from_args(args: argparse.Namespace) -> FaultConfig:
         operations=frozenset(op for op in args.fault_operations.split(",") if op),
         include_downloads=args.fault_downloads,
     )
+
+
+def token_and_source(given: str | None) -> tuple[str, str]:
+    """The token to accept and where it came from (said on start, never the token itself)."""
+    if given:
+        return given, "--token"
+    for name in (TOKEN_ENV, CLIENT_TOKEN_ENV):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value, f"${name}"
+    return DEFAULT_TOKEN, f"the default '{DEFAULT_TOKEN}'"
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -109,7 +130,7 @@ def serve_command(args: argparse.Namespace) -> int:
         return 2
     config = WorldConfig(seed=args.seed, days=args.days, end_date=args.end_date,
                          messages_per_day=args.messages_per_day, timezone=args.timezone)  # fmt: skip
-    token = args.token or os.environ.get(TOKEN_ENV) or "demo-token"
+    token, token_source = token_and_source(args.token)
     started = time.perf_counter()
     print(f"building the world: {config.days} days, ~{config.messages_per_day} messages/day, seed {config.seed} ...",
           file=sys.stderr, flush=True)  # fmt: skip
@@ -123,7 +144,7 @@ def serve_command(args: argparse.Namespace) -> int:
     world = simulator.world
     print(f"project {world.project_short_name}, {world.start:%Y-%m-%d} .. {world.end:%Y-%m-%d} (exclusive), "
           f"ready in {time.perf_counter() - started:.1f}s", file=sys.stderr)  # fmt: skip
-    print(f"serving {simulator.base_url}/api/reporter/p/{{token}}/ (token as given); faults "
+    print(f"serving {simulator.base_url}/api/reporter/p/{{token}}/ (token from {token_source}); faults "
           f"{'on' if faults.enabled else 'off'}; Ctrl+C stops", flush=True)  # fmt: skip
     signal.signal(signal.SIGTERM, _interrupt)
     try:

@@ -11,7 +11,7 @@ import threading
 from dataclasses import asdict, dataclass, field, fields
 from typing import Literal
 
-FaultKind = Literal["rate_limit", "server_error", "html", "drop", "drop_mid_body"]
+FaultKind = Literal["rate_limit", "server_error", "html", "drop", "drop_mid_body", "hang"]
 
 SERVER_ERROR_STATUSES = (500, 502, 503)
 
@@ -19,7 +19,7 @@ SERVER_ERROR_STATUSES = (500, 502, 503)
 @dataclass(frozen=True)
 class FaultConfig:
     """Shares are probabilities in [0, 1] per API request. The exclusive kinds (rate_limit, server_error, html,
-    drop, drop_mid_body) must sum to at most 1; slow and drift are drawn independently of them."""
+    drop, drop_mid_body, hang) must sum to at most 1; slow and drift are drawn independently of them."""
 
     seed: int = 0
     rate_limit: float = 0.0  # answered 429 with Retry-After
@@ -29,6 +29,8 @@ class FaultConfig:
     html_ok_share: float = 0.5
     drop: float = 0.0  # connection closed before any response
     drop_mid_body: float = 0.0  # headers and part of the body sent, then the connection closed
+    hang: float = 0.0  # the request is read and never answered: held until the client gives up, or hang_seconds
+    hang_seconds: float = 600.0
     slow: float = 0.0  # answered after slow_seconds
     slow_seconds: float = 1.0
     drift: float = 0.0  # on a paged list with page > 0, held-back rows are released first (totalCount grows)
@@ -40,16 +42,16 @@ class FaultConfig:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.type == "float" and f.name not in ("slow_seconds",) and not 0.0 <= value <= 1.0:
+            if f.type == "float" and f.name not in ("slow_seconds", "hang_seconds") and not 0.0 <= value <= 1.0:
                 raise ValueError(f"fault share {f.name}={value} is outside [0, 1]")
         if self.exclusive_total() > 1.0 + 1e-9:
-            raise ValueError("rate_limit + server_error + html + drop + drop_mid_body must be at most 1")
-        if self.retry_after_seconds < 0 or self.slow_seconds < 0 or self.drift_rows < 0:
-            raise ValueError("retry_after_seconds, slow_seconds and drift_rows must not be negative")
+            raise ValueError("rate_limit + server_error + html + drop + drop_mid_body + hang must be at most 1")
+        if self.retry_after_seconds < 0 or self.slow_seconds < 0 or self.drift_rows < 0 or self.hang_seconds < 0:
+            raise ValueError("retry_after_seconds, slow_seconds, hang_seconds and drift_rows must not be negative")
         object.__setattr__(self, "operations", frozenset(self.operations))
 
     def exclusive_total(self) -> float:
-        return self.rate_limit + self.server_error + self.html + self.drop + self.drop_mid_body
+        return self.rate_limit + self.server_error + self.html + self.drop + self.drop_mid_body + self.hang
 
     @property
     def enabled(self) -> bool:
@@ -116,7 +118,7 @@ class FaultInjector:
         status = 200
         edge = 0.0
         for name, share in (("rate_limit", cfg.rate_limit), ("server_error", cfg.server_error), ("html", cfg.html),
-                            ("drop", cfg.drop), ("drop_mid_body", cfg.drop_mid_body)):  # fmt: skip
+                            ("drop", cfg.drop), ("drop_mid_body", cfg.drop_mid_body), ("hang", cfg.hang)):  # fmt: skip
             edge += share
             if u_kind < edge:
                 kind = name  # type: ignore[assignment]

@@ -67,7 +67,7 @@ def parse_api_datetime(text: str) -> datetime:
 
 def format_api_datetime(value: datetime) -> str:
     value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return f"{value.year:04d}-" + value.strftime("%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 # ------------------------------------------------------------------------------------------------ parameters

@@ -357,3 +357,8 @@ def match(method: str, path: str) -> tuple[Operation | None, dict[str, str], boo
             return op, m.groupdict(), True
     known = any(op.pattern.match(path) for ops in ROUTES.values() for op in ops)
     return None, {}, known
+
+
+def allowed_methods(path: str) -> list[str]:
+    """The HTTP methods served on a token-relative `path` (for a 405's Allow header)."""
+    return sorted(method for method, ops in ROUTES.items() if any(op.pattern.match(path) for op in ops))

@@ -16,8 +16,10 @@ import email.utils
 import hmac
 import logging
 import re
+import select
 import socket
 import socketserver
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -74,6 +76,16 @@ def json_response(status: int, payload: Any) -> Response:
 
 def error_response(err: ApiError) -> Response:
     return Response(err.status, orjson.dumps(err.body(), option=_JSON_OPTIONS), headers=dict(err.headers))
+
+
+ADMIN_METHODS = {"/_simulator/health": ["GET"], "/_simulator/advance": ["POST"],
+                 "/_simulator/faults": ["GET", "POST", "PUT"]}  # fmt: skip
+
+
+def method_not_allowed(method: str, allowed: list[str]) -> ApiError:
+    return ApiError(405, "reporter.request.method_not_allowed",
+                    f"method {method} is not allowed on this path; allowed: {', '.join(allowed)}",
+                    {"method": method}, headers={"Allow": ", ".join(allowed)})  # fmt: skip
 
 
 class SimulatorApp:
@@ -133,7 +145,11 @@ class SimulatorHTTPServer(ThreadingHTTPServer):
                 conn.shutdown(socket.SHUT_RDWR)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        logger.exception("simulator connection error from %s", client_address[0] if client_address else "?")
+        peer = client_address[0] if client_address else "?"
+        if isinstance(sys.exc_info()[1], ConnectionError):  # a client that went away (killed, timed out): normal
+            logger.debug("client %s closed the connection", peer)
+            return
+        logger.exception("simulator connection error from %s", peer)
 
 
 class RequestHandler(BaseHTTPRequestHandler):
@@ -170,6 +186,21 @@ class RequestHandler(BaseHTTPRequestHandler):
         self._dispatch()
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_GET  # noqa: N815
+
+    def __getattr__(self, name: str) -> Any:
+        # The stdlib answers a method without a do_<METHOD> with 501 and an HTML page; the platform's framework
+        # answers 405 with an Allow header and its JSON error, so every other method goes through dispatch too.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib's own refusals (a malformed request line, oversized headers) in the API's JSON shape."""
+        self.close_connection = True
+        phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "error"
+        err = ApiError(code, "reporter.request.malformed", self.server.app.mask(message or phrase))
+        with contextlib.suppress(OSError):
+            self._send(error_response(err))
 
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -233,14 +264,13 @@ class RequestHandler(BaseHTTPRequestHandler):
         op, path_params, path_known = ops.match(self.command, relative_path)
         if op is None:
             if path_known:
-                raise ApiError(405, "reporter.request.method_not_allowed",
-                               f"method {self.command} is not allowed on this path", {"method": self.command})
+                raise method_not_allowed(self.command, ops.allowed_methods(relative_path))
             raise ApiError(404, "reporter.request.unknown_path", "no such path",
                            {"path": app.mask(relative_path)})  # fmt: skip
         fault = app.injector.decide() if app.injector.applies_to(op.operation_id) else NO_FAULT
         if fault.delay_seconds:
             time.sleep(fault.delay_seconds)
-        if fault.kind in ("rate_limit", "server_error", "html", "drop"):
+        if fault.kind in ("rate_limit", "server_error", "html", "drop", "hang"):
             self._send_fault(fault)
             return
         params = parse_params(op, parse_qs(query_text, keep_blank_values=True), self.headers, path_params)
@@ -319,17 +349,19 @@ class RequestHandler(BaseHTTPRequestHandler):
                 raise bad_request("invalid_body", str(exc)) from None
             self._send(json_response(200, app.injector.config.to_dict()))
         else:
+            if path in ADMIN_METHODS:
+                raise method_not_allowed(self.command, ADMIN_METHODS[path])
             raise ApiError(404, "reporter.request.unknown_path", "no such admin path", {"path": path})
 
     def _serve_file(self, file_id: str, file_name: str) -> None:
         app = self.server.app
         if self.command != "GET":
-            raise ApiError(405, "reporter.request.method_not_allowed", "only GET is allowed on files")
+            raise method_not_allowed(self.command, ["GET"])
         if app.injector.applies_to(None, download=True):
             fault = app.injector.decide()
             if fault.delay_seconds:
                 time.sleep(fault.delay_seconds)
-            if fault.kind in ("rate_limit", "server_error", "html", "drop"):
+            if fault.kind in ("rate_limit", "server_error", "html", "drop", "hang"):
                 self._send_fault(fault)
                 return
         found = app.reports.file(file_id, file_name)
@@ -373,7 +405,27 @@ class RequestHandler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
 
+    def _hang(self) -> None:
+        """Answer nothing: hold the connection until the client closes it, the simulator stops, or hang_seconds."""
+        deadline = time.monotonic() + self.server.app.injector.config.hang_seconds
+        conn = self.connection
+        while time.monotonic() < deadline:
+            readable, _, _ = select.select([conn], [], [], 0.2)
+            if not readable:
+                continue
+            try:
+                if not conn.recv(1, socket.MSG_PEEK):
+                    break  # the client gave up (or stop() shut the connection)
+            except OSError:
+                break
+            time.sleep(0.2)  # a pipelined request waits too
+        self._abort()
+
     def _send_fault(self, fault: FaultDecision) -> None:
+        if fault.kind == "hang":
+            self.log_message('"%s" (fault: never answered)', self.requestline)
+            self._hang()
+            return
         if fault.kind == "drop":
             self._abort()
             self.log_message('"%s" (fault: connection dropped)', self.requestline)

@@ -32,6 +32,7 @@ from reporter_etl.errors import (
     WarehouseBusyError,
     WarehouseError,
     WarehouseLockedError,
+    WarehouseWriteError,
 )
 from reporter_etl.warehouse.catalogs import CATALOGS, DAILY_STATS_SCHEMA, catalog_table
 from reporter_etl.warehouse.db import open_readonly
@@ -74,6 +75,7 @@ __all__ = [
     "WarehouseError",
     "WarehouseLockedError",
     "WarehouseStatus",
+    "WarehouseWriteError",
     "WindowLoaded",
     "WindowState",
     "WindowTransaction",

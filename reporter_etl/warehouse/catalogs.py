@@ -201,6 +201,7 @@ def replace_catalogs(
             )
         counts = {name: table.num_rows for name, table in prepared.items()}
         state.add_run_rows(con, run_id, counts)
+        log.debug("catalogs of %s replaced, committing", project)
     log.info("catalogs of %s replaced: %s", project, ", ".join(f"{k} {v}" for k, v in counts.items()))
     return counts
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from reporter_etl.errors import WarehouseBusyError
+from reporter_etl.errors import WarehouseBusyError, WarehouseWriteError
+from reporter_etl.warehouse.files import check_is_ours, check_path
 from reporter_etl.warehouse.lock import current_writer
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,25 @@ SESSION_TIME_ZONE = "UTC"
 
 def is_lock_conflict(exc: duckdb.Error) -> bool:
     return "lock" in str(exc).lower()
+
+
+# How the OS says "no room" through DuckDB's messages (ENOSPC, EFBIG under `ulimit -f`, EDQUOT).
+_OUT_OF_SPACE = ("no space left", "file too large", "quota exceeded")
+
+
+def out_of_space(exc: BaseException) -> bool:
+    return any(words in str(exc).lower() for words in _OUT_OF_SPACE)
+
+
+def write_failure(exc: BaseException) -> WarehouseWriteError | None:
+    """A clear error for a failed write of the warehouse file (or its WAL), or None when ``exc`` is another one."""
+    if not isinstance(exc, duckdb.Error | OSError) or not out_of_space(exc):
+        return None
+    said = " ".join(str(exc).split())
+    return WarehouseWriteError(
+        f"cannot write the warehouse: the disk is full or a file size limit (ulimit -f) was reached ({said}). "
+        f"Free some space (or raise the limit) and run again; the days committed before this one are kept."
+    )
 
 
 def connect(
@@ -50,13 +70,33 @@ def transaction(con: duckdb.DuckDBPyConnection, views: Mapping[str, pa.Table] | 
         con.begin()
         try:
             yield
-        except BaseException:
+        except BaseException as exc:
             con.rollback()
+            failure = write_failure(exc)
+            if failure is not None:
+                raise failure from None
             raise
-        con.commit()
+        try:
+            con.commit()
+        except duckdb.Error as exc:
+            failure = write_failure(exc)
+            if failure is not None:
+                raise failure from None
+            raise
     finally:
         for name in views:
             con.unregister(name)
+
+
+# For SQL typed by a user (``reporter-etl query``): DuckDB's read_only only protects the warehouse file itself;
+# COPY ... TO, read_csv('/etc/passwd'), ATTACH, INSTALL and LOAD would still reach the rest of the machine.
+# With external access off they fail with a PermissionException; DuckDB refuses to turn it on again while the
+# database is open, so a SET in the user's SQL cannot undo it (other settings, e.g. TimeZone, stay the user's).
+SANDBOX_CONFIG = {
+    "autoinstall_known_extensions": "false",
+    "autoload_known_extensions": "false",
+    "enable_external_access": "false",
+}
 
 
 def connect_when_free(
@@ -80,11 +120,15 @@ def connect_when_free(
             time.sleep(0.2)
 
 
-def open_readonly(path: str | os.PathLike[str], *, timeout: float = 0.0) -> duckdb.DuckDBPyConnection:
+def open_readonly(
+    path: str | os.PathLike[str], *, timeout: float = 0.0, sandboxed: bool = False
+) -> duckdb.DuckDBPyConnection:
     """A read-only connection for BI tools, reports and status; retries up to ``timeout`` seconds while a writer
-    holds the file, then raises WarehouseBusyError naming it."""
+    holds the file, then raises WarehouseBusyError naming it.  ``sandboxed``: no access to any file other than
+    the warehouse, no extensions, no configuration changes (for SQL from a user)."""
     if not Path(path).exists():
         raise FileNotFoundError(f"no warehouse at {os.fspath(path)}: run a sync first")
+    check_path(path)  # a text file, random bytes, a directory: refused without opening
 
     def busy(exc: duckdb.IOException) -> WarehouseBusyError:
         writer = current_writer(path)
@@ -93,4 +137,18 @@ def open_readonly(path: str | os.PathLike[str], *, timeout: float = 0.0) -> duck
             f"warehouse {os.fspath(path)} is open for writing by {who}; read it when that run has finished"
         )
 
-    return connect_when_free(path, read_only=True, wait_s=timeout, busy=busy)
+    con = connect_when_free(path, read_only=True, wait_s=timeout, busy=busy)
+    try:
+        check_is_ours(con, path)
+    except BaseException:
+        con.close()
+        raise
+    if sandboxed:
+        # Switched off after connecting: the time zone needs the icu extension, loaded on first use.
+        try:
+            for name, value in SANDBOX_CONFIG.items():
+                con.execute(f"SET {name} = {value}")
+        except BaseException:
+            con.close()
+            raise
+    return con

@@ -17,11 +17,12 @@ from types import TracebackType
 
 import duckdb
 
-from reporter_etl.errors import WarehouseBusyError
+from reporter_etl.errors import ForeignFileError, WarehouseBusyError, WarehouseWriteError
 from reporter_etl.warehouse import catalogs, state
 from reporter_etl.warehouse.db import connect_when_free, open_readonly
+from reporter_etl.warehouse.files import check_is_ours, check_path
 from reporter_etl.warehouse.load import WINDOW_ENTITIES, WindowTransaction, as_utc
-from reporter_etl.warehouse.lock import WriterLock, current_writer
+from reporter_etl.warehouse.lock import WriterLock, current_writer, lock_path
 from reporter_etl.warehouse.schema import ensure_schema
 
 log = logging.getLogger(__name__)
@@ -51,14 +52,23 @@ class Warehouse:
     ) -> Warehouse:
         """Take the writer lock (waiting up to ``lock_timeout`` s), open the file read-write (creating it) and
         bring its schema up to date.  ``run_id`` only labels the lock for waiting writers; see ``begin_run``."""
-        db_path = Path(path)
+        # A path that cannot be a warehouse, or a file that is not ours, is refused before anything is written.
+        db_path = check_path(path)
         db_path.parent.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         lock = WriterLock(db_path, timeout=lock_timeout)
-        lock.acquire(run_id)
+        lock_was_there = lock_path(db_path).exists()
+        try:
+            lock.acquire(run_id)
+        except OSError as exc:
+            raise ForeignFileError(
+                f"cannot take the writer lock {lock_path(db_path)}: {exc.strerror or exc}; check that its folder is "
+                f"writable"
+            ) from None
         try:
             con = cls._connect_writer(db_path, lock_timeout - (time.monotonic() - started))
             try:
+                check_is_ours(con, db_path)
                 con.execute(f"SET checkpoint_threshold = '{checkpoint_threshold}'")
                 ensure_schema(con)
                 interrupted = state.mark_interrupted_runs(con, found_by=f"pid {os.getpid()}")
@@ -69,6 +79,8 @@ class Warehouse:
                 raise
         except BaseException:
             lock.release()
+            if not lock_was_there:  # leave no stray lock file beside a file we refused or could not open
+                lock_path(db_path).unlink(missing_ok=True)
             raise
         return cls(db_path, con, lock)
 
@@ -85,11 +97,12 @@ class Warehouse:
 
     # ------------------------------------------------------------ lifetime
 
-    def close(self) -> None:
+    def close(self, *, checkpoint: bool = True) -> None:
         if self.con is None:
             return
         try:
-            self.con.execute("CHECKPOINT")
+            if checkpoint:
+                self.con.execute("CHECKPOINT")
         except duckdb.Error as exc:
             log.warning("checkpoint on close failed (the WAL is replayed on next open): %s", exc)
         finally:
@@ -103,7 +116,8 @@ class Warehouse:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close()
+        # Out of space, a checkpoint would only fail again (and say so); the WAL is replayed on the next open.
+        self.close(checkpoint=not isinstance(exc, WarehouseWriteError))
 
     # ------------------------------------------------------------ runs
 
