@@ -30,8 +30,8 @@ from reporter_etl.api.records import unknown_field_names
 from reporter_etl.entities import ENTITIES, Entity
 from reporter_etl.errors import AuthenticationError, SyncError, UnexpectedResponseError
 from reporter_etl.extract import Extraction, PageLike, extract
-from reporter_etl.platform_stats import daily_platform_stats
 from reporter_etl.pii import PiiPolicy
+from reporter_etl.platform_stats import daily_platform_stats
 from reporter_etl.warehouse import WINDOW_ENTITIES, Warehouse
 from reporter_etl.windows import Window, day_windows, last_complete_day, local_day_of, zone
 
