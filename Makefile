@@ -21,7 +21,8 @@ lint: $(STAMP)
 
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q -m "not heavy"
+	$(BIN)/python -m pytest -n 2 -q -m heavy
 
 demo: $(STAMP)
 	$(BIN)/reporter-etl demo

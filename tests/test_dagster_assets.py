@@ -16,6 +16,9 @@ from tests.dagster_support import SimProject, definitions, job_name, materializa
 from tests.fixed_dates import TEST_END_DATE
 from tests.sync_support import assert_equals_truth, table_snapshot
 
+# End-to-end and whole-program tests: `make test` runs them after the fast suite (pytest -m heavy).
+pytestmark = pytest.mark.heavy
+
 TOKEN = "dagster-test-token-5b9e"
 TOKEN_ENV = "REPORTER_TEST_TOKEN"
 TZ = "Europe/Moscow"

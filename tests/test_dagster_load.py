@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# End-to-end and whole-program tests: `make test` runs them after the fast suite (pytest -m heavy).
+pytestmark = pytest.mark.heavy
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 

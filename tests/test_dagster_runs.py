@@ -29,6 +29,9 @@ from tests.dagster_support import (
 from tests.fixed_dates import TEST_END_DATE
 from tests.sync_support import assert_equals_truth
 
+# End-to-end and whole-program tests: `make test` runs them after the fast suite (pytest -m heavy).
+pytestmark = pytest.mark.heavy
+
 TOKEN = "dagster-runs-token-31f0a"
 OTHER_TOKEN = "dagster-runs-other-token-8d27"
 END = TEST_END_DATE

@@ -25,6 +25,9 @@ from dagster_defs import demo
 from reporter_etl.simulator import Simulator, WorldConfig
 from tests.fixed_dates import TEST_END_DATE
 
+# End-to-end and whole-program tests: `make test` runs them after the fast suite (pytest -m heavy).
+pytestmark = pytest.mark.heavy
+
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "build" / "ui"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

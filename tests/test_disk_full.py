@@ -20,7 +20,10 @@ from tests.sync_support import assert_equals_truth, table_snapshot
 TOKEN = "disk-full-token-0b7e"
 REPO = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs RLIMIT_FSIZE and SIGXFSZ")
+pytestmark = [
+    pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs RLIMIT_FSIZE and SIGXFSZ"),
+    pytest.mark.heavy,  # three whole syncs in child processes: `make test` runs it after the fast suite
+]
 
 
 def sync(db: Path, env: dict[str, str], *args: str, file_limit: int | None = None) -> subprocess.CompletedProcess:

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# End-to-end and whole-program tests: `make test` runs them after the fast suite (pytest -m heavy).
+pytestmark = pytest.mark.heavy
+
 REPO = Path(__file__).resolve().parents[1]
 
 
