@@ -85,7 +85,7 @@ def test_the_shipped_models_are_listed_with_their_inputs() -> None:
             assert model.file.parent.parent == sql_dir() and model.file.stem == model.table
     assert {m.name for m in models if m.daily} == {
         "marts.daily_conversations", "marts.daily_session_results", "marts.daily_bot_quality",
-        "marts.daily_top_intents", "marts.daily_labels"}  # fmt: skip
+        "marts.daily_top_intents", "marts.daily_labels", "marts.session_facts"}  # fmt: skip
     assert by_name["marts.experiment_comparison"].kind == "python"
     assert by_name["marts.experiment_comparison"].inputs == ("marts.experiment_branch_moments", "staging.experiments")
     assert "marts.session_facts" in by_name["marts.daily_conversations"].inputs

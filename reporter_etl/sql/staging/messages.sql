@@ -35,10 +35,14 @@ with source as (
 ),
 
 deduplicated as (
-    -- The loader keeps keys unique; this guards readers against a broken load all the same.
+    -- The loader keeps keys unique; this guards readers against a re-delivered copy all the same. message_time is
+    -- part of the key (a copy has the same time) so that a reader's filter on message_at reaches the table scan
+    -- and skips the other days' rows; a key with two times is a broken load that checks.raw_unique_keys names.
     select *
     from source
-    qualify row_number() over (partition by project_short_name, question_id order by _loaded_at desc) = 1
+    qualify row_number() over (
+        partition by project_short_name, question_id, message_time order by _loaded_at desc
+    ) = 1
 ),
 
 renamed as (

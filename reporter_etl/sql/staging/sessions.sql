@@ -21,9 +21,12 @@ with source as (
 ),
 
 deduplicated as (
+    -- start_time is part of the key (it never changes) so that a reader's filter on started_at reaches the scan.
     select *
     from source
-    qualify row_number() over (partition by project_short_name, session_id order by _loaded_at desc) = 1
+    qualify row_number() over (
+        partition by project_short_name, session_id, start_time order by _loaded_at desc
+    ) = 1
 ),
 
 renamed as (
