@@ -23,12 +23,7 @@ per_result as (
 
 final as (
     select
-        day,
-        project_short_name,
-        bot_id,
-        channel_type,
-        session_result,
-        sessions,
+        *,
         sessions / sum(sessions) over (partition by day, project_short_name, bot_id, channel_type)
             as share_of_sessions
     from per_result
