@@ -1,6 +1,6 @@
 """Telling the staging views that the raw keys are unique, so that they can skip their deduplication.
 
-The loader keeps the keys of ``raw.messages`` and ``raw.sessions`` unique; the staging views deduplicate all the
+The loader keeps the keys of the raw tables unique; the staging views deduplicate all the
 same, as a guard against a broken load.  That guard is a window over every row, paid again by every model that
 reads the view: on a million messages it was most of a full build.  Counting the keys once is a fraction of one
 such window, so a whole build (or a publish) counts them first and, when no key is held twice, sets
@@ -19,12 +19,16 @@ import duckdb
 
 log = logging.getLogger(__name__)
 
-# variable -> a query that is true when no key of the table is held twice (the key the staging view dedups by)
+# variable -> a query that is true when no key of the table is held twice (the key its staging view dedups by)
 KEY_CHECKS = {
-    "raw_messages_unique": "select not exists (select 1 from raw.messages "
-    "group by project_short_name, question_id, message_time having count(*) > 1)",
-    "raw_sessions_unique": "select not exists (select 1 from raw.sessions "
-    "group by project_short_name, session_id, start_time having count(*) > 1)",
+    f"raw_{table}_unique": f"select not exists (select 1 from raw.{table} group by {key} having count(*) > 1)"
+    for table, key in (
+        ("messages", "project_short_name, question_id, message_time"),
+        ("sessions", "project_short_name, session_id, start_time"),
+        ("clients", "project_short_name, bot_id, client_id"),
+        ("session_label_links", "project_short_name, session_id, label_id"),
+        ("message_label_links", "project_short_name, question_id, label_id"),
+    )
 }
 
 

@@ -25,7 +25,7 @@ import duckdb
 
 from reporter_etl.models.catalog import BUILT_SCHEMAS, Model, load_models, select_models
 from reporter_etl.models.config import ModelsConfig
-from reporter_etl.models.raw_keys import checked_raw_keys
+from reporter_etl.models.raw_keys import KEY_CHECKS, checked_raw_keys
 from reporter_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S, Warehouse
 from reporter_etl.warehouse.db import transaction
 
@@ -158,13 +158,13 @@ def build(
 
     With ``start``/``end``, daily marts are rebuilt for that day range and everything else whole.  The raw keys
     are counted first (``raw_keys``), so that the staging views skip their deduplication when it has nothing to do:
-    a range build counts only the sessions', as its reads of the messages are cut to the range already."""
+    a range build leaves the messages' uncounted, as its reads of them are cut to the range already."""
     if start is not None and end is not None and end < start:
         raise ValueError(f"end {end} is before start {start}")
     began = time.perf_counter()
     for schema in BUILT_SCHEMAS:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    checked = ("raw_sessions_unique",) if start is not None else ("raw_messages_unique", "raw_sessions_unique")
+    checked = [name for name in KEY_CHECKS if start is None or name != "raw_messages_unique"]
     with checked_raw_keys(con, checked):
         runs = [
             build_model(con, model, config=config, start=start, end=end)
