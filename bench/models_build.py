@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -113,12 +114,16 @@ def main() -> int:
             con.close()
         print(f"warehouse: {messages:,} messages, {sessions:,} sessions")
         results: dict[str, list[dict]] = {"full": [], "one day": []}
+        load_before = os.getloadavg()  # the machine is shared: say how busy it was
         if not args.quick:
             build_in_child(db, "full", END)  # the first build creates the tables; not timed
         for _ in range(args.repeat):
             results["full"].append(build_in_child(db, "full", END))
             results["one day"].append(build_in_child(db, "day", END))
-    print(f"\n{'build':10s} {'median s':>9s} {'min s':>7s} {'publish s':>10s} {'peak RSS MB':>12s}  slowest models")
+    load_after = os.getloadavg()
+    print(f"\nload average (1, 5, 15 min) before: {', '.join(f'{x:.2f}' for x in load_before)}; after: "
+          f"{', '.join(f'{x:.2f}' for x in load_after)} on {os.cpu_count()} CPUs")
+    print(f"{'build':10s} {'median s':>9s} {'min s':>7s} {'publish s':>10s} {'peak RSS MB':>12s}  slowest models")
     for kind, runs in results.items():
         runs.sort(key=lambda r: r["seconds"])
         median = runs[len(runs) // 2]
@@ -134,6 +139,7 @@ def main() -> int:
     write_json(args.json_out, {
         "messages": messages, "sessions": sessions, "full_seconds": full, "one_day_seconds": day,
         "peak_rss_mib": max(r["peak_rss_bytes"] for runs in results.values() for r in runs) / 2**20,
+        "load_average_before": load_before, "load_average_after": load_after, "cpus": os.cpu_count(),
         "runs": results,
     })  # fmt: skip
     print(f"\ntargets for ~1M messages: full <= 10 s ({'met' if full <= 10 else 'MISSED'} at {messages:,} "

@@ -85,7 +85,7 @@ def test_the_shipped_models_are_listed_with_their_inputs() -> None:
             assert model.file.parent.parent == sql_dir() and model.file.stem == model.table
     assert {m.name for m in models if m.daily} == {
         "marts.daily_conversations", "marts.daily_session_results", "marts.daily_bot_quality",
-        "marts.daily_top_intents", "marts.daily_labels"}  # fmt: skip
+        "marts.daily_top_intents", "marts.daily_labels", "marts.session_facts"}  # fmt: skip
     assert by_name["marts.experiment_comparison"].kind == "python"
     assert by_name["marts.experiment_comparison"].inputs == ("marts.experiment_branch_moments", "staging.experiments")
     assert "marts.session_facts" in by_name["marts.daily_conversations"].inputs
@@ -132,6 +132,8 @@ def test_an_incremental_build_after_a_one_day_sync_equals_a_full_build(tmp_path:
                 "select count(*) from raw.sessions where _sync_run_id = ? "
                 "and timezone(?, start_time)::date < ?", [result.run_id, config.timezone, first_window]).fetchone()[0]
     assert report is not None and report.start is not None and report.start < first_window
+    # the per-range paths ran (session_facts by its sessions' start days, with all their messages), not whole rebuilds
+    assert {run.name: run.action for run in report.runs}["marts.session_facts"] == "range"
     assert earlier > 0
     incremental = snapshot(db)
     assert incremental != before  # the new day arrived

@@ -20,6 +20,9 @@ run_days as (
     union all
     select timezone(tz, message_time)::date from raw.messages, settings where _sync_run_id = $run_id
     union all
+    -- marts.session_facts is rebuilt per start day: a late message's session is rebuilt even if not re-loaded
+    select timezone(tz, session_start_time)::date from raw.messages, settings where _sync_run_id = $run_id
+    union all
     select timezone(tz, join_date)::date from raw.clients, settings where _sync_run_id = $run_id
 )
 select min(day), max(day) from run_days

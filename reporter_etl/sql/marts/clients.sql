@@ -39,13 +39,15 @@ per_client as (
     group by all
 ),
 
-joined as (
+final as (
     select
         coalesce(p.project_short_name, c.project_short_name) as project_short_name,
         coalesce(p.bot_id, c.bot_id) as bot_id,
         coalesce(p.client_id, c.client_id) as client_id,
         coalesce(c.channel_type, p.channel_type) as channel_type,
         least(c.joined_at, p.first_session_at) as first_seen_at,
+        timezone(coalesce(getvariable('timezone'), 'UTC'), least(c.joined_at, p.first_session_at))::date
+            as first_seen_day,
         greatest(c.last_visit_at, p.last_message_at) as last_seen_at,
         coalesce(p.sessions, 0) as sessions,
         coalesce(p.messages, 0) as messages,
@@ -57,26 +59,6 @@ joined as (
         c.username
     from per_client as p
     full outer join clients as c using (project_short_name, bot_id, client_id)
-),
-
-final as (
-    select
-        project_short_name,
-        bot_id,
-        client_id,
-        channel_type,
-        first_seen_at,
-        timezone(coalesce(getvariable('timezone'), 'UTC'), first_seen_at)::date as first_seen_day,
-        last_seen_at,
-        sessions,
-        messages,
-        client_messages,
-        is_blocked,
-        block_reason,
-        blocked_at,
-        first_name,
-        username
-    from joined
 )
 
 select * from final

@@ -18,20 +18,19 @@
 --   response_time_p99_ms: 99th percentile (interpolated)
 --   delivery_rate: NULL: the message list the sync reads has no status
 --   read_rate: NULL: as delivery_rate
-with bounds as (
-    select
-        coalesce(getvariable('start_day')::date, date '0001-01-01') as start_day,
-        coalesce(getvariable('end_day')::date, date '9999-12-31') as end_day
-),
-
-settings as (
+with settings as (
     select coalesce(getvariable('fallback_classes'), ['/NoMatch', '/CatchAll']) as fallback_classes
 ),
 
 messages as (
     select m.*, list_contains(st.fallback_classes, m.nlp_class) as is_fallback
-    from staging.messages as m, bounds as b, settings as st
-    where m.day between b.start_day and b.end_day
+    from staging.messages as m, settings as st
+    -- The day range, and again on the raw timestamp a day wider than any time zone: a constant bound on
+    -- message_at reaches the table scan, which then skips the other days' rows.
+    where m.day between coalesce(getvariable('start_day')::date, date '0001-01-01')
+                    and coalesce(getvariable('end_day')::date, date '9999-12-31')
+      and m.message_at >= timezone('UTC', coalesce(getvariable('start_day')::date - 1, date '0001-01-01')::timestamp)
+      and m.message_at < timezone('UTC', coalesce(getvariable('end_day')::date + 2, date '9999-12-31')::timestamp)
 ),
 
 per_day as (

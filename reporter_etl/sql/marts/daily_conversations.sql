@@ -28,22 +28,21 @@
 --   containment: contained_sessions / non_empty_sessions
 --   calls_incoming: incoming telephony sessions started
 --   calls_outgoing: outgoing telephony sessions started
-with bounds as (
-    select
-        coalesce(getvariable('start_day')::date, date '0001-01-01') as start_day,
-        coalesce(getvariable('end_day')::date, date '9999-12-31') as end_day
-),
-
-sessions as (
+with sessions as (
     select s.*
-    from marts.session_facts as s, bounds as b
-    where s.day between b.start_day and b.end_day
+    from marts.session_facts as s
+    where s.day between coalesce(getvariable('start_day')::date, date '0001-01-01')
+                    and coalesce(getvariable('end_day')::date, date '9999-12-31')
 ),
 
 messages as (
     select m.*
-    from staging.messages as m, bounds as b
-    where m.day between b.start_day and b.end_day
+    from staging.messages as m
+    -- the day range, also on message_at a day wider than any time zone, so that the scan skips other days
+    where m.day between coalesce(getvariable('start_day')::date, date '0001-01-01')
+                    and coalesce(getvariable('end_day')::date, date '9999-12-31')
+      and m.message_at >= timezone('UTC', coalesce(getvariable('start_day')::date - 1, date '0001-01-01')::timestamp)
+      and m.message_at < timezone('UTC', coalesce(getvariable('end_day')::date + 2, date '9999-12-31')::timestamp)
 ),
 
 clients as (

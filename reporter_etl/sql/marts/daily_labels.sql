@@ -11,16 +11,18 @@
 --   sessions: sessions started that day carrying the label
 --   messages: labelled messages of those sessions (NULL for session labels)
 --   share_of_sessions: sessions / all sessions started that day in the project
-with bounds as (
-    select
-        coalesce(getvariable('start_day')::date, date '0001-01-01') as start_day,
-        coalesce(getvariable('end_day')::date, date '9999-12-31') as end_day
+with sessions as (
+    select s.day, s.project_short_name, s.session_id
+    from marts.session_facts as s
+    where s.day between coalesce(getvariable('start_day')::date, date '0001-01-01')
+                    and coalesce(getvariable('end_day')::date, date '9999-12-31')
 ),
 
-sessions as (
-    select s.day, s.project_short_name, s.session_id
-    from marts.session_facts as s, bounds as b
-    where s.day between b.start_day and b.end_day
+messages as (
+    -- a message is never sent before its session started: a bound on message_at lets the scan skip earlier days
+    select m.project_short_name, m.session_id, m.message_id
+    from staging.messages as m
+    where m.message_at >= timezone('UTC', coalesce(getvariable('start_day')::date - 1, date '0001-01-01')::timestamp)
 ),
 
 day_totals as (
@@ -55,7 +57,7 @@ message_labelled as (
         count(distinct s.session_id) as sessions,
         count(*) as messages
     from sessions as s
-    join staging.messages as m using (project_short_name, session_id)
+    join messages as m using (project_short_name, session_id)
     join staging.message_label_links as l using (project_short_name, message_id)
     group by s.day, s.project_short_name, l.label_id
 ),

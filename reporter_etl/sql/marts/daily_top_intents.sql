@@ -10,16 +10,14 @@
 --   phrases: client phrases matched to it
 --   mean_confidence: mean classifier confidence (pattern rules report 1)
 --   intent_rank: 1 = most phrases that day for that bot
-with bounds as (
-    select
-        coalesce(getvariable('start_day')::date, date '0001-01-01') as start_day,
-        coalesce(getvariable('end_day')::date, date '9999-12-31') as end_day
-),
-
-phrases as (
+with phrases as (
     select m.day, m.project_short_name, m.bot_id, m.channel_type, m.intent, m.confidence
-    from staging.messages as m, bounds as b
-    where m.day between b.start_day and b.end_day
+    from staging.messages as m
+    -- the day range, also on message_at a day wider than any time zone, so that the scan skips other days
+    where m.day between coalesce(getvariable('start_day')::date, date '0001-01-01')
+                    and coalesce(getvariable('end_day')::date, date '9999-12-31')
+      and m.message_at >= timezone('UTC', coalesce(getvariable('start_day')::date - 1, date '0001-01-01')::timestamp)
+      and m.message_at < timezone('UTC', coalesce(getvariable('end_day')::date + 2, date '9999-12-31')::timestamp)
       and m.is_client_phrase
       and not m.is_operator_reply
       and m.intent is not null

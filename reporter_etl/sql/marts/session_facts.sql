@@ -1,5 +1,7 @@
 -- marts.session_facts: one row per session with what its messages say: empty, engaged, message counts, outcomes.
--- Rebuilt whole: a session's messages can arrive days after it started (resumed sessions, late data).
+-- Rebuilt per range of start days, with all the messages of those sessions whenever they were sent: a session's
+-- messages can arrive days after it started (resumed sessions, late data), and the sync then re-loads the session,
+-- so its start day is among the days it rebuilds (docs/decisions.md).
 -- columns:
 --   session_id: the session
 --   project_short_name: the project
@@ -22,12 +24,22 @@
 --   has_outcome_label: carries the configured outcome_label (NULL when none is configured)
 --   is_call_incoming: telephony direction, NULL off telephony
 with sessions as (
-    select * from staging.sessions
+    select *
+    from staging.sessions as s
+    -- the day range, also on started_at a day wider than any time zone, so that the scan skips other days
+    where s.day between coalesce(getvariable('start_day')::date, date '0001-01-01')
+                    and coalesce(getvariable('end_day')::date, date '9999-12-31')
+      and s.started_at >= timezone('UTC', coalesce(getvariable('start_day')::date - 1, date '0001-01-01')::timestamp)
+      and s.started_at < timezone('UTC', coalesce(getvariable('end_day')::date + 2, date '9999-12-31')::timestamp)
 ),
 
 messages as (
-    select project_short_name, session_id, message_at, is_empty, is_client_phrase, is_bot_reply, is_operator_reply
-    from staging.messages
+    -- a message is never sent before its session started: a bound on message_at lets the scan skip earlier days
+    select m.project_short_name, m.session_id, m.message_at, m.is_empty, m.is_client_phrase, m.is_bot_reply,
+           m.is_operator_reply
+    from staging.messages as m
+    semi join sessions as s using (project_short_name, session_id)
+    where m.message_at >= timezone('UTC', coalesce(getvariable('start_day')::date - 1, date '0001-01-01')::timestamp)
 ),
 
 per_session_messages as (
@@ -47,6 +59,7 @@ per_session_messages as (
 outcome_labels as (
     select distinct project_short_name, session_id
     from staging.session_label_links
+    semi join sessions using (project_short_name, session_id)
     where label_name = getvariable('outcome_label')
 ),
 

@@ -20,7 +20,8 @@ with source as (
 deduplicated as (
     select *
     from source
-    qualify row_number() over (
+    -- raw_clients_unique: the runner found each key once, and the window folds away (models/raw_keys.py)
+    qualify coalesce(getvariable('raw_clients_unique'), false) or row_number() over (
         partition by project_short_name, bot_id, client_id order by last_visit_date desc, _loaded_at desc
     ) = 1
 ),

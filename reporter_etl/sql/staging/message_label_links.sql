@@ -13,7 +13,10 @@ with source as (
 deduplicated as (
     select *
     from source
-    qualify row_number() over (partition by project_short_name, question_id, label_id order by _loaded_at desc) = 1
+    -- raw_message_label_links_unique: the runner found each key once, and the window folds away (models/raw_keys.py)
+    qualify coalesce(getvariable('raw_message_label_links_unique'), false) or row_number() over (
+        partition by project_short_name, question_id, label_id order by _loaded_at desc
+    ) = 1
 ),
 
 final as (

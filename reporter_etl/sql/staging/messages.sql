@@ -35,10 +35,16 @@ with source as (
 ),
 
 deduplicated as (
-    -- The loader keeps keys unique; this guards readers against a broken load all the same.
+    -- The loader keeps keys unique; this guards readers against a re-delivered copy all the same. message_time is
+    -- part of the key (a copy has the same time) so that a reader's filter on message_at reaches the table scan
+    -- and skips the other days' rows; a key with two times is a broken load that checks.raw_unique_keys names.
+    -- A build that has just counted the keys and found each once sets raw_messages_unique, and DuckDB then drops
+    -- the window (reporter_etl/models/raw_keys.py).
     select *
     from source
-    qualify row_number() over (partition by project_short_name, question_id order by _loaded_at desc) = 1
+    qualify coalesce(getvariable('raw_messages_unique'), false) or row_number() over (
+        partition by message_time, project_short_name, question_id order by _loaded_at desc
+    ) = 1
 ),
 
 renamed as (

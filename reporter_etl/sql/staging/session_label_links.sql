@@ -11,7 +11,10 @@ with source as (
 deduplicated as (
     select *
     from source
-    qualify row_number() over (partition by project_short_name, session_id, label_id order by _loaded_at desc) = 1
+    -- raw_session_label_links_unique: the runner found each key once, and the window folds away (models/raw_keys.py)
+    qualify coalesce(getvariable('raw_session_label_links_unique'), false) or row_number() over (
+        partition by project_short_name, session_id, label_id order by _loaded_at desc
+    ) = 1
 ),
 
 final as (

@@ -21,9 +21,13 @@ with source as (
 ),
 
 deduplicated as (
+    -- start_time is part of the key (it never changes) so that a reader's filter on started_at reaches the scan;
+    -- raw_sessions_unique skips the window as raw_messages_unique does in staging.messages.
     select *
     from source
-    qualify row_number() over (partition by project_short_name, session_id order by _loaded_at desc) = 1
+    qualify coalesce(getvariable('raw_sessions_unique'), false) or row_number() over (
+        partition by start_time, project_short_name, session_id order by _loaded_at desc
+    ) = 1
 ),
 
 renamed as (
