@@ -116,6 +116,7 @@ class CopyingHandler(logging.Handler):
 def test_records_are_masked_as_they_are_created_for_handlers_that_ignore_filters() -> None:
     register_secret(TOKEN)
     factory = logging.getLogRecordFactory()
+    logging.setLogRecordFactory(logging.LogRecord)  # as before any masking (a Dagster test may have run here)
     handler = CopyingHandler()
     logger = logging.getLogger("a.host.that.copies.messages")
     logger.addHandler(handler)
