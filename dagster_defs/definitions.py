@@ -15,6 +15,7 @@ import dagster as dg
 from dagster_defs import core_adapter
 from dagster_defs.assets import partitions_for, project_assets
 from dagster_defs.checks import raw_checks
+from dagster_defs.log_masking import mask_location_tokens
 from dagster_defs.models import model_definitions, model_keys, models_partitions
 from dagster_defs.projects import LocationConfig, ProjectConfig, load_location
 from dagster_defs.resources import location_resources
@@ -74,4 +75,8 @@ def build_definitions(location: LocationConfig, resources: Mapping[str, Any] | N
 @dg.definitions
 def defs() -> dg.Definitions:
     # Built when Dagster loads the code location, not on import, so importing this module reads no file.
-    return build_definitions(load_location())
+    location = load_location()
+    # Every process that loads the code location (the code server, each run) masks every project's token in its
+    # logs and output before any asset runs; the API resource does the same for definitions built another way.
+    mask_location_tokens(location)
+    return build_definitions(location)

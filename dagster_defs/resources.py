@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from dagster_defs.core_adapter import CoreSettings
+from dagster_defs.log_masking import mask_tokens
 from dagster_defs.projects import LocationConfig, ProjectConfig
 
 WAREHOUSE_KEY = "warehouse"
@@ -25,6 +26,12 @@ class ReporterApiResource(dg.ConfigurableResource):
     max_attempts: int = 6
     retry_base_delay_s: float = 0.5
     retry_max_delay_s: float = 30.0
+    # The token variables of every project of the code location (names, not tokens): a run masks them all in its
+    # logs and captured output, not only the one it uses.
+    mask_token_envs: list[str] = []
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        mask_tokens(self.mask_token_envs, tokens=[self.token])
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -56,5 +63,6 @@ def location_resources(location: LocationConfig) -> dict[str, dg.ConfigurableRes
             token=dg.EnvVar(project.token_env),
             project=project.short_name,
             timezone=project.timezone,
+            mask_token_envs=[p.token_env for p in location.projects],
         )
     return resources

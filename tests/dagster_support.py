@@ -52,6 +52,7 @@ def quick_resources(location: LocationConfig) -> dict[str, dg.ConfigurableResour
             max_attempts=2,
             retry_base_delay_s=0.001,
             retry_max_delay_s=0.01,
+            mask_token_envs=[p.token_env for p in location.projects],
         )
     return resources
 

@@ -1,6 +1,7 @@
 """The token is masked at the log handler: every record from every logger, including loggers the code has never
 heard of, child loggers of reporter_etl, exception tracebacks and stack traces; for the CLI's handler and for a
-handler a user (or Dagster) installs with ``mask_secrets_in_handlers``."""
+handler a user installs with ``mask_secrets_in_handlers``; at the record's creation for a host whose handlers ignore
+filters (as Dagster's run log handler does); and in what is written to stdout and stderr."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ import textwrap
 from datetime import date
 from pathlib import Path
 
-from reporter_etl.api.redaction import mask_secrets_in_handlers, register_secret
+import pytest
+
+from reporter_etl.api.redaction import (
+    MaskingStream,
+    mask_secrets_in_handlers,
+    mask_secrets_in_records,
+    mask_secrets_in_streams,
+    register_secret,
+)
 from reporter_etl.simulator import Simulator, WorldConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,3 +97,59 @@ def test_a_real_sync_at_debug_level_never_prints_the_token(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr[-3000:]
     assert "/api/reporter/p/***/" in done.stderr  # urllib3's request lines are there, masked
     assert TOKEN not in done.stderr and TOKEN not in done.stdout
+
+
+class CopyingHandler(logging.Handler):
+    """Like Dagster's run log handler: ignores the filters added to it and keeps its own copy of each message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.kept.append(record.getMessage() + (record.exc_text or ""))
+
+
+def test_records_are_masked_as_they_are_created_for_handlers_that_ignore_filters() -> None:
+    register_secret(TOKEN)
+    factory = logging.getLogRecordFactory()
+    logging.setLogRecordFactory(logging.LogRecord)  # as before any masking (a Dagster test may have run here)
+    handler = CopyingHandler()
+    logger = logging.getLogger("a.host.that.copies.messages")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        mask_secrets_in_handlers(handler)  # not enough for this handler: it never calls its filters
+        logger.warning("before %s", TOKEN)
+        mask_secrets_in_records()
+        mask_secrets_in_records()  # twice wraps the factory once
+        logger.warning("after %s", TOKEN)
+        try:
+            raise RuntimeError(TOKEN)
+        except RuntimeError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+        logging.setLogRecordFactory(factory)
+    assert handler.kept[0] == f"before {TOKEN}"  # the test can tell masked from not
+    assert handler.kept[1] == "after ***"
+    assert "RuntimeError: ***" in handler.kept[2] and TOKEN not in handler.kept[2]
+
+
+def test_the_standard_streams_are_masked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    register_secret(TOKEN)
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    mask_secrets_in_streams()
+    mask_secrets_in_streams()
+    assert isinstance(sys.stdout, MaskingStream) and sys.stdout.wrapped is out
+    print("printed", TOKEN)
+    print("to stderr", TOKEN.replace(":", "%3A"), file=sys.stderr)
+    sys.stderr.writelines([f"lines {TOKEN}\n"])
+    assert out.getvalue() == "printed ***\n"
+    assert err.getvalue() == "to stderr ***\nlines ***\n"

@@ -10,11 +10,17 @@ those of its children or of loggers nobody listed, while a filter on a handler s
 write.  The CLI puts ``RedactingFilter`` on the handlers it installs; a program embedding the library (a Dagster
 code location, a notebook) calls ``mask_secrets_in_handlers()`` once its handlers exist.  The filters on the
 HTTP stack's own loggers stay, for programs that install no handler at all (Python's last-resort handler).
+
+A host whose handlers ignore filters, or copy a record's message before any filter runs, needs the record masked
+earlier: ``mask_secrets_in_records()`` masks every record as it is created (Dagster's run log handler is such a
+host), and ``mask_secrets_in_streams()`` masks what is written to ``sys.stdout`` and ``sys.stderr`` (print(), and
+handlers that look the stream up at each write), which is what a captured-output log stores.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from urllib.parse import quote
 
@@ -136,3 +142,52 @@ def install_log_redaction() -> None:
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
     _installed = True
+
+
+def mask_secrets_in_records() -> None:
+    """Mask registered secrets in every log record as it is created, whichever logger makes it and whichever
+    handler sees it later (even one that ignores filters).  Wraps the current record factory; idempotent.
+
+    Records made by ``logging.makeLogRecord`` (rebuilt from a dict, e.g. received over a socket) get their fields
+    after the factory ran; the handler filters cover those."""
+    current = logging.getLogRecordFactory()
+    if getattr(current, "masks_secrets", False):
+        return
+
+    def masking_factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = current(*args, **kwargs)
+        _FILTER.filter(record)
+        return record
+
+    masking_factory.masks_secrets = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(masking_factory)
+
+
+class MaskingStream:
+    """A text stream that writes through to another with every registered secret masked.
+
+    A secret split across two writes is not seen; print() and logging write a message in one call."""
+
+    def __init__(self, stream: object) -> None:
+        self.wrapped = stream
+
+    def write(self, text: str) -> int:
+        self.wrapped.write(redact(text) if isinstance(text, str) else text)  # type: ignore[attr-defined]
+        return len(text)
+
+    def writelines(self, lines: object) -> None:
+        for line in lines:  # type: ignore[attr-defined]
+            self.write(line)
+
+    def __getattr__(self, name: str) -> object:  # fileno, flush, encoding, isatty, buffer, ...
+        return getattr(self.wrapped, name)
+
+
+def mask_secrets_in_streams() -> None:
+    """Wrap ``sys.stdout`` and ``sys.stderr`` in a ``MaskingStream`` unless they already are one.
+
+    Output written to the file descriptors directly (a child process, ``sys.stdout.buffer``) is not masked."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, MaskingStream):
+            setattr(sys, name, MaskingStream(stream))
