@@ -24,6 +24,9 @@ from reporter_etl.simulator import Simulator, WorldConfig
 from tests.dagster_support import SimProject, materializations, quick_resources, write_projects_file
 from tests.fixed_dates import TEST_END_DATE
 
+# End-to-end and whole-program tests: `make test` runs them after the fast suite (pytest -m heavy).
+pytestmark = pytest.mark.heavy
+
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "DagsterMask7c1e:4b9f2a6d0e8c3f5a1b7d9e2c4a6f8b0d"  # ":" so the URL-encoded form differs
 OTHER_TOKEN = "DagsterMaskOther-0e5d3b1a9c7f"  # the second project's: never used in this run, masked all the same
