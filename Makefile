@@ -2,8 +2,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: test demo lint bench clean
+.PHONY: test demo lint bench bench-quick bench-parts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +24,19 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/reporter-etl demo
 
-bench: $(STAMP)
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+# The side-by-side table (transfer, floor, sync, dlt; simulator and replay): bench/RESULTS.md, bench/results/.
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/side_by_side.py
+
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python bench/side_by_side.py --quick
+
+# The component benchmarks (world build, serving, conversion, load, sync vs download), one after another.
+bench-parts: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
