@@ -16,14 +16,20 @@ from __future__ import annotations
 import argparse
 import io
 import random
+import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import orjson
 import pyarrow as pa
 import pyarrow.json as pj
 
-from reporter_etl.api.records import MESSAGES, items_to_record_batch
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from results import add_json_option, write_json  # noqa: E402
+
+from reporter_etl.api.records import MESSAGES, items_to_record_batch  # noqa: E402
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -96,7 +102,7 @@ def way_pyarrow_json(page: bytes) -> int:
     return table.num_rows
 
 
-def over_http(n_pages: int) -> None:
+def over_http(n_pages: int) -> dict[str, float]:
     """Paging messages/filter from the simulator at size 1000, to Arrow: HTTP + JSON + conversion together."""
     from reporter_etl.api import ReporterClient, message_time
     from reporter_etl.simulator import Simulator, WorldConfig
@@ -109,6 +115,7 @@ def over_http(n_pages: int) -> None:
         elapsed = time.perf_counter() - started
     print(f"{'over HTTP from the simulator (end to end)':45s} {rows / elapsed:>10,.0f} rows/s "
           f"({rows} rows, {client.request_count} requests)")
+    return {"rows": rows, "rows_per_s": rows / elapsed, "requests": client.request_count}
 
 
 def main() -> None:
@@ -116,6 +123,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 pages instead of 30")
     parser.add_argument("--pages", type=int, default=None, help="pages of 1000 messages (default 30; 3 with --quick)")
     parser.add_argument("--http", action="store_true", help="also page through a local simulator over HTTP")
+    add_json_option(parser)
     args = parser.parse_args()
     args.pages = args.pages or (3 if args.quick else 30)
     pages = pages_from_world(args.pages)
@@ -126,6 +134,7 @@ def main() -> None:
                  for p in range(args.pages)]  # fmt: skip
         source = "synthetic"
     print(f"{len(pages)} pages of 1000 messages ({source}), {sum(map(len, pages)) / len(pages) / 1000:.0f} kB/page")
+    results: dict[str, object] = {"pages": len(pages), "source": source, "rows_per_s": {}}
     for name, way in (("column-wise + pa.array (used)", way_columnwise),
                       ("row dicts + from_pylist (partial columns)", way_from_pylist),
                       ("pyarrow.json on NDJSON (not the contract)", way_pyarrow_json)):  # fmt: skip
@@ -136,8 +145,10 @@ def main() -> None:
             rows = sum(way(p) for p in pages)
             best = min(best, time.perf_counter() - started)
         print(f"{name:45s} {rows / best:>10,.0f} rows/s")
+        results["rows_per_s"][name] = rows / best  # type: ignore[index]
     if args.http:
-        over_http(args.pages)
+        results["http"] = over_http(args.pages)
+    write_json(args.json_out, results)
 
 
 if __name__ == "__main__":

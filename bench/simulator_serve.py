@@ -23,6 +23,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from child_server import add_world_options, child_simulator, resolve_world_options  # noqa: E402
+from results import add_json_option, write_json  # noqa: E402
 
 TOKEN = "bench-token"
 MAX_RSS_BYTES = 1.5 * 1024**3
@@ -57,6 +58,7 @@ def main() -> int:
     parser.add_argument("--end-date", type=date.fromisoformat, default=date.today() - timedelta(days=1))
     parser.add_argument("--size", type=int, default=1000)
     parser.add_argument("--pages", type=int, default=None, help="stop after this many pages (default: all)")
+    add_json_option(parser)
     args = parser.parse_args()
     resolve_world_options(args)
 
@@ -70,12 +72,18 @@ def main() -> int:
     pages = -(-received // args.size)
     print(f"time to response headers: {waited / pages * 1000:.1f} ms/page on average "
           f"(server-side bound ~{received / waited:,.0f} messages/s)")  # fmt: skip
-    if args.pages is None and received != total:
+    complete = args.pages is not None or received == total
+    if not complete:
         print(f"MISMATCH: received {received:,} messages but totalCount is {total:,}")
-        return 1
     verdict = "OK" if peak_rss < MAX_RSS_BYTES else "OVER the 1.5 GB budget"
     print(f"server peak RSS: {peak_rss / 1024**2:,.0f} MiB ({verdict}); cpus: {os.cpu_count()}")
-    return 0 if peak_rss < MAX_RSS_BYTES else 1
+    write_json(args.json_out, {
+        "days": args.days, "messages_per_day": args.messages_per_day, "page_size": args.size,
+        "server_ready_s": server.ready_s, "total_count": total, "received": received, "seconds": seconds,
+        "messages_per_s": received / seconds, "ms_per_page_to_headers": waited / pages * 1000,
+        "peak_rss_mib": peak_rss / 1024**2, "within_memory_budget": peak_rss < MAX_RSS_BYTES, "complete": complete,
+    })  # fmt: skip
+    return 0 if complete and peak_rss < MAX_RSS_BYTES else 1
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ than the server holds, or called messages/by-session.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import os
@@ -39,6 +38,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from child_server import add_world_options, child_simulator, resolve_world_options  # noqa: E402
+from results import add_json_option, write_json  # noqa: E402
 
 from reporter_etl.api import ReporterClient  # noqa: E402
 from reporter_etl.api.filters import DateTimeRange, message_time, serialize_filters  # noqa: E402
@@ -260,7 +260,7 @@ def print_report(results: dict[str, Any]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_world_options(parser)
-    parser.add_argument("--json-out", type=Path, default=None, help="also write the results as JSON here")
+    add_json_option(parser)
     parser.add_argument("--profile", type=Path, default=None,
                         help="profile Syncer.run with pyinstrument into this file (.html, else text); it sees the "
                              "main thread only, so add --no-read-ahead for the whole picture (or use py-spy)")
@@ -281,9 +281,7 @@ def main() -> int:
         warm = download_only(server.base_url, windows)
     results, problems = report(args, windows, server.ready_s, cold, warm, sync)
     print_report(results)
-    if args.json_out is not None:
-        args.json_out.write_text(json.dumps(results, indent=2) + "\n")
-        print(f"results written to {args.json_out}")
+    write_json(args.json_out, results)
     return 1 if problems else 0
 
 

@@ -19,12 +19,16 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from results import add_json_option, write_json  # noqa: E402
 
 from reporter_etl.api.records import CLIENTS, MESSAGE_LABEL, MESSAGES, SESSION_LABEL, SESSIONS  # noqa: E402
 from reporter_etl.warehouse import Warehouse  # noqa: E402
@@ -188,13 +192,15 @@ def build_windows(total: int, per_window: int, offset: int) -> list[tuple[dateti
     return result
 
 
-def run_warehouse(path: Path, passes: list[list[tuple[datetime, datetime, pa.Table]]], with_sessions: bool) -> None:
+def run_warehouse(path: Path, passes: list[list[tuple[datetime, datetime, pa.Table]]],
+                  with_sessions: bool) -> dict[str, Any]:  # fmt: skip
     entities = ("messages", "sessions", "clients") if with_sessions else ("messages",)
     prepared = [
         [(s, e, {"messages": m} | ({"sessions": (ss := sessions_of(m)), "clients": clients_of(ss)}
                                    if with_sessions else {})) for s, e, m in windows]
         for windows in passes
     ]
+    results: dict[str, Any] = {"entities": list(entities), "passes": {}}
     with Warehouse.open(path) as wh:
         run_id = wh.begin_run(PROJECT)
         for label, windows in zip(("fresh windows", "re-loaded windows (half overlap)"), prepared, strict=True):
@@ -207,18 +213,22 @@ def run_warehouse(path: Path, passes: list[list[tuple[datetime, datetime, pa.Tab
                 rows += sum(t.num_rows for t in tables.values())
             elapsed = time.perf_counter() - started
             messages_rows = sum(t["messages"].num_rows for _, _, t in windows)
+            results["passes"][label] = {"windows": len(windows), "rows": rows, "messages": messages_rows,
+                                        "seconds": elapsed, "rows_per_s": rows / elapsed}  # fmt: skip
             print(
                 f"{label:34s} {len(windows):3d} windows  {rows:8d} rows ({messages_rows} messages) "
                 f"in {elapsed:6.2f} s = {rows / elapsed:9,.0f} rows/s, {messages_rows / elapsed:9,.0f} messages/s"
             )
         wh.finish_run(run_id)
         started = time.perf_counter()
-    print(f"{'close (final checkpoint)':34s} {time.perf_counter() - started:6.2f} s")
+    results["close_s"] = time.perf_counter() - started
+    print(f"{'close (final checkpoint)':34s} {results['close_s']:6.2f} s")
     con = duckdb.connect(os.fspath(path), read_only=True)
     count, distinct = con.execute("SELECT count(*), count(DISTINCT question_id) FROM raw.messages").fetchall()[0]
     con.close()
     assert count == distinct, "duplicate keys after merge"
     print(f"raw.messages: {count} rows, file {path.stat().st_size / 1e6:.1f} MB")
+    return results | {"raw_messages": count, "distinct_question_ids": distinct, "file_mb": path.stat().st_size / 1e6}
 
 
 def compare_strategies(directory: Path, passes: list[list[tuple[datetime, datetime, pa.Table]]]) -> None:
@@ -263,6 +273,7 @@ def main() -> None:
                         help="messages per window (default 30000; 5000 with --quick)")  # fmt: skip
     parser.add_argument("--with-sessions", action="store_true", help="load sessions and clients with each window")
     parser.add_argument("--compare", action="store_true", help="also time the merge strategies considered")
+    add_json_option(parser)
     args = parser.parse_args()
     args.rows = args.rows or (20_000 if args.quick else 300_000)
     args.window = args.window or (5_000 if args.quick else 30_000)
@@ -271,9 +282,10 @@ def main() -> None:
     print(f"built {2 * args.rows} synthetic message rows in {time.perf_counter() - started:.1f} s "
           f"(duckdb {duckdb.__version__}, pyarrow {pa.__version__})")
     with tempfile.TemporaryDirectory(prefix="warehouse-bench-") as directory:
-        run_warehouse(Path(directory) / "bench.duckdb", passes, args.with_sessions)
+        results = run_warehouse(Path(directory) / "bench.duckdb", passes, args.with_sessions)
         if args.compare:
             compare_strategies(Path(directory), passes)
+    write_json(args.json_out, results | {"rows": args.rows, "window": args.window})
 
 
 if __name__ == "__main__":

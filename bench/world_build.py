@@ -13,11 +13,18 @@ from __future__ import annotations
 import argparse
 import resource
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from reporter_etl.simulator.world import World, WorldConfig
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from results import add_json_option, write_json  # noqa: E402
+
+from reporter_etl.simulator.world import World, WorldConfig  # noqa: E402
 
 
 def timed(fn: Callable[[], object], repeat: int = 1) -> tuple[float, object]:
@@ -42,6 +49,7 @@ def main() -> None:
     parser.add_argument("--messages-per-day", type=int, default=None,
                         help="average messages per day (default 33000; 5000 with --quick)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=42)
+    add_json_option(parser)
     args = parser.parse_args()
     args.days = args.days or (3 if args.quick else 30)
     args.messages_per_day = args.messages_per_day or (5000 if args.quick else 33_000)
@@ -50,8 +58,11 @@ def main() -> None:
                       timezone="Europe/Berlin")  # fmt: skip
     build, world = timed(lambda: World(cfg))
     assert isinstance(world, World)
-    print(f"build: {build:.2f} s, {len(world.m_ts):,} messages, {len(world.s_start):,} sessions")
+    results: dict[str, Any] = {"days": args.days, "messages_per_day": args.messages_per_day, "build_s": build,
+                               "messages": world.message_count(), "sessions": world.session_count()}
+    print(f"build: {build:.2f} s, {results['messages']:,} messages, {results['sessions']:,} sessions")
     first, rows = timed(lambda: world.query_messages(None))
+    results |= {"first_query_ms": first * 1000, "visible_messages": len(rows), "query_ms": {}, "render_ms": {}}
     print(f"first query (computes the visibility view): {first * 1000:.0f} ms, {len(rows):,} visible messages")
     day = end - timedelta(days=min(10, args.days // 2))
     counter = iter(range(1000))
@@ -59,6 +70,7 @@ def main() -> None:
                              ("sessions", "MESSAGE_TIME", world.query_sessions),
                              ("clients", "CLIENT_LAST_ACTIVITY_TIME", world.query_clients)):  # fmt: skip
         t, result = timed(lambda q=query, k=key: q(day_filter(k, day, next(counter))), repeat=5)
+        results["query_ms"][name] = t * 1000
         print(f"one-day query of {name}: {t * 1000:.2f} ms ({len(result):,} rows)")
     msgs = world.query_messages(day_filter("MESSAGE_TIME", day))
     sessions = world.query_sessions(day_filter("MESSAGE_TIME", day))
@@ -71,18 +83,24 @@ def main() -> None:
         ("ClientExtendedInfo", len(clients[:1000]), lambda: world.client_infos(clients[:1000])),
     ):
         t, _ = timed(render, repeat=5)
+        results["render_ms"][name] = t * 1000
         print(f"render {rows} {name}: {t * 1000:.2f} ms")
     t, _ = timed(lambda: world.series("messages", day_filter("MESSAGE_TIME", day, 500), "HOUR", 1, 180))
+    results["hourly_series_ms"] = t * 1000
     print(f"hourly message series for a day: {t * 1000:.2f} ms")
     start = datetime.combine(end, datetime.min.time()).astimezone() - timedelta(days=1)
     t, released = timed(lambda: world.release_delayed(start, start + timedelta(days=2), 5), repeat=3)
     t_after, _ = timed(lambda: world.query_messages(day_filter("MESSAGE_TIME", end, next(counter))))
+    results |= {"release_ms": t * 1000, "query_after_release_ms": t_after * 1000}
     print(f"release 5 held-back rows: {t * 1000:.2f} ms; next query {t_after * 1000:.2f} ms")
     t, _ = timed(lambda: world.advance(timedelta(days=1)))
     t_after, _ = timed(lambda: world.query_messages(day_filter("MESSAGE_TIME", end, next(counter))))
+    results |= {"advance_ms": t * 1000, "query_after_advance_ms": t_after * 1000}
     print(f"advance one day: {t * 1000:.0f} ms; next query (recomputes the view) {t_after * 1000:.0f} ms")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results["peak_rss_mb"] = peak
     print(f"peak RSS: {peak:.0f} MB")
+    write_json(args.json_out, results)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "reporter_etl.commands.experiments",
     "reporter_etl.commands.reports",
     "reporter_etl.commands.stats",
+    "reporter_etl.commands.models",
 )
 
 EXIT_OK = 0

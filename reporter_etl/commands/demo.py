@@ -98,4 +98,8 @@ def demo_command(args: argparse.Namespace) -> int:
     print(f'  .venv/bin/reporter-etl query --db {db} "{one_line}"\n')
     print_table(None, columns, next_rows)
     print(f"\nstatus: .venv/bin/reporter-etl status --db {db}")
+    from reporter_etl.commands.models import show_demo_marts
+
+    if show_demo_marts(db) != EXIT_OK:
+        return EXIT_ERROR
     return EXIT_OK

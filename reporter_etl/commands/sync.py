@@ -9,7 +9,9 @@ from typing import Any
 
 from reporter_etl.api import ConfigurationError, ReporterError
 from reporter_etl.commands.api_common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, client_from_args, connection_parent, day
+from reporter_etl.commands.models import add_config_option, build_models_after_sync
 from reporter_etl.extract import DriftError
+from reporter_etl.models import ConfigError, ModelError
 from reporter_etl.sync import DEFAULT_LOOKBACK, Syncer, SyncError, SyncEvent, SyncResult
 from reporter_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S, Warehouse, WarehouseError
 from reporter_etl.windows import parse_lookback, zone
@@ -53,6 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     add_sync_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    parser.add_argument("--no-models", action="store_true", help="do not rebuild the SQL models for the synced days")
+    add_config_option(parser)
     parser.set_defaults(handler=sync_command)
 
 
@@ -71,10 +75,16 @@ def sync_command(args: argparse.Namespace) -> int:
             with progress_bar(show_bar) as bar:
                 syncer = Syncer(client, wh, timezone=args.timezone, progress=bar)
                 result = syncer.run(start=args.start, end=args.end, lookback=args.lookback)
+            models_line = None if args.no_models else build_models_after_sync(wh.con, result, args)
     except (ReporterError, SyncError, DriftError, WarehouseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except (ConfigError, ModelError) as exc:
+        print(f"error: the sync committed, but the models were not built: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     print(summary_line(result, args.db))
+    if models_line:
+        print(models_line)
     return EXIT_OK
 
 

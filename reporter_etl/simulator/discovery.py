@@ -7,7 +7,7 @@ matching the other filters sent (the key's own filter is left out and only marks
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -24,10 +24,9 @@ from .filters import (
     Radio,
     parse_filters,
 )
-from .generate import TEXTS
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .world import World
+from .model import WorldModel
+from .query import Engine
+from .texts import TEXTS
 
 _TEXT_LABELS = {"NOT_IMPORTANT": "Not important", "CONTAINS": "Contains", "NOT_CONTAINS": "Does not contain",
                 "EQUALS": "Equals"}  # fmt: skip
@@ -44,7 +43,7 @@ _STATIC_CHECKBOX = {"CHANNEL_TYPE", "MESSAGE_TYPE"}
 OPTION_LIMIT = 1000
 
 
-def _settings(w: World, spec: Any) -> dict[str, Any]:
+def _settings(w: WorldModel, spec: Any) -> dict[str, Any]:
     s: dict[str, Any] = {
         "key": spec.key,
         "type": spec.type,
@@ -87,7 +86,7 @@ def _settings(w: World, spec: Any) -> dict[str, Any]:
     return s
 
 
-def _static_options(w: World, key: str) -> list[dict[str, Any]]:
+def _static_options(w: WorldModel, key: str) -> list[dict[str, Any]]:
     if key == "CHANNEL_TYPE":
         return [_option(c, c) for c in dict.fromkeys(b.channel_type for b in w.bots)]
     if key == "MESSAGE_TYPE":
@@ -95,7 +94,7 @@ def _static_options(w: World, key: str) -> list[dict[str, Any]]:
     return []
 
 
-def filter_infos(w: World, section: str) -> list[dict[str, Any]]:
+def filter_infos(w: WorldModel, section: str) -> list[dict[str, Any]]:
     out = []
     for spec in KEY_SPECS:
         default = spec.is_default or (section == "CLIENTS" and spec.key == "CLIENT_LAST_ACTIVITY_TIME")
@@ -159,34 +158,35 @@ def _tree(values: list[int], texts: Any, selected: set[str]) -> list[dict[str, A
     return out
 
 
-def filter_options(w: World, key: str, filters: Any) -> list[dict[str, Any]]:
+def filter_options(e: Engine, key: str, filters: Any) -> list[dict[str, Any]]:
+    w = e.w
     conds, selected = _split(key, filters)
     spec = KEYS[key]
-    e = w._engine
     if spec.type == "RADIO":
         return [_option(o, _RADIO_LABELS[o], o in selected) for o in spec.radio_options]
     if key in ("CHANNEL_TYPE", "BOT_ID", "SESSION_RESULT", "CALL_TASK_ID", "SESSION_LABELS", "SESSION_DATA"):
         srows = e.sessions(conds)
         if key == "CHANNEL_TYPE":
-            channels = [w.bots[b].channel_type for b in w.s_bot[srows].tolist()]
+            channels = [w.bots[b].channel_type for b in w.tables.s_bot[srows].tolist()]
             counts = Counter(channels)
             return [_option(c, c, c in selected, counts[c]) for c in dict.fromkeys(b.channel_type for b in w.bots)
                     if counts[c]]  # fmt: skip
         if key == "BOT_ID":
-            return _counted(w.s_bot[srows].tolist(), [b.bot_id for b in w.bots], selected, [b.name for b in w.bots])
+            bot_ids, names = [b.bot_id for b in w.bots], [b.name for b in w.bots]
+            return _counted(w.tables.s_bot[srows].tolist(), bot_ids, selected, names)
         if key == "SESSION_RESULT":
-            return _counted(w._result_values(srows).tolist(), vocab.SESSION_RESULTS, selected)
+            return _counted(w.result_values(srows).tolist(), vocab.SESSION_RESULTS, selected)
         if key == "CALL_TASK_ID":
-            counts = Counter(w.s_call_task[srows].tolist())
+            counts = Counter(w.tables.s_call_task[srows].tolist())
             return [_option(str(t), str(t), str(t) in selected, counts[t]) for t in sorted(counts) if t >= 0]
         if key == "SESSION_LABELS":
-            prow, plab = w._annotations().session_labels
+            prow, plab = w.annotations().session_labels
             counts = Counter(plab[np.isin(prow, srows)].tolist())
             return [_option(str(d["id"]), d["name"], str(d["id"]) in selected or d["name"] in selected,
-                            counts.get(d["id"], 0)) for d in w._catalog.session_label_list()]  # fmt: skip
+                            counts.get(d["id"], 0)) for d in w.catalog.session_label_list()]  # fmt: skip
         out = []
-        for name in w._session_data_keys():
-            values, _ = w._session_data_values(srows, name)
+        for name in w.session_data_keys():
+            values, _ = w.session_data_values(srows, name)
             n = int((values >= 0).sum())
             if n:
                 out.append(_option(name, name, name in selected, n))
@@ -194,41 +194,42 @@ def filter_options(w: World, key: str, filters: Any) -> list[dict[str, Any]]:
     if key in ("LOG_LABELS", "NLP_CLASS", "NLP_STATE", "STATE_ROUTES", "INTENT", "MESSAGE_TYPE"):
         rows = e.messages(conds)
         if key == "LOG_LABELS":
-            prow, plab = w._annotations().message_labels
+            prow, plab = w.annotations().message_labels
             counts = Counter(plab[np.isin(prow, rows)].tolist())
             return [_option(str(lab["id"]), lab["name"], str(lab["id"]) in selected or lab["name"] in selected,
-                            counts.get(lab["id"], 0), lab["group"]["name"]) for lab in w.message_labels()]  # fmt: skip
+                            counts.get(lab["id"], 0), lab["group"]["name"])
+                    for lab in w.catalog.message_labels()]  # fmt: skip
         if key == "NLP_CLASS":
-            return _tree(w.m_class[rows].tolist(), TEXTS.classes, selected)
+            return _tree(w.tables.m_class[rows].tolist(), TEXTS.classes, selected)
         if key in ("NLP_STATE", "STATE_ROUTES"):
-            return _tree(w.m_state[rows].tolist(), TEXTS.states, selected)
+            return _tree(w.tables.m_state[rows].tolist(), TEXTS.states, selected)
         if key == "INTENT":
-            return _counted(w._intent_values(rows).tolist(), TEXTS.intent_names, selected)
-        return _counted(w.m_kind[rows].astype(np.int64).tolist(), vocab.MESSAGE_TYPES, selected)
+            return _counted(w.intent_values(rows).tolist(), TEXTS.intent_names, selected)
+        return _counted(w.tables.m_kind[rows].astype(np.int64).tolist(), vocab.MESSAGE_TYPES, selected)
     if key == "SESSION_ID":
         srows = e.sessions(conds)[::-1][:OPTION_LIMIT]
-        return [_option(s, s, s in selected) for s in w._session_id_strs(srows)]
+        return [_option(s, s, s in selected) for s in w.session_ids(srows)]
     if key == "CLIENT_ID_OR_NAME":
         crows = e.clients(conds)
-        crows = crows[np.argsort(w._view().c_rank[crows], kind="stable")][:OPTION_LIMIT]
+        crows = crows[np.argsort(w.view().c_rank[crows], kind="stable")][:OPTION_LIMIT]
         out = []
-        for info in w._client_info_dicts(crows):
+        for info in w.client_identities(crows):
             name = " ".join(x for x in (info.get("firstName"), info.get("lastName")) if x) or info.get("username")
             out.append(_option(info["id"], name or info["id"], info["id"] in selected))
         return out
     return []  # TEXT, DATE_TIME_RANGE, NUMERIC_RANGE, CUSTOM_FIELDS_IN_RESPONSE: nothing to pick from
 
 
-def interval_options(w: World, key: str, filters: Any) -> dict[str, float]:
+def interval_options(e: Engine, key: str, filters: Any) -> dict[str, float]:
+    w = e.w
     conds, _ = _split(key, filters)
-    e = w._engine
-    v = w._view()
+    v = w.view()
     if key == "MESSAGE_COUNT":
         values = v.s_count[e.sessions(conds)]
     elif key == "MESSAGE_TIME":
-        values = w.m_ts[e.messages(conds)]
+        values = w.tables.m_ts[e.messages(conds)]
     elif key == "SESSION_START_TIME":
-        values = w.s_start[e.sessions(conds)]
+        values = w.tables.s_start[e.sessions(conds)]
     elif key == "SESSION_END_TIME":
         values = v.s_end[e.sessions(conds)]
     elif key == "CLIENT_JOIN_TIME":

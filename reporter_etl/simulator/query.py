@@ -12,8 +12,9 @@ Semantics (AND everywhere):
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -29,12 +30,12 @@ from .filters import (
     NumericRange,
     Radio,
     Text,
+    canonical,
     level_of,
+    parse_filters,
 )
-from .generate import TEXTS
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .world import World
+from .model import WorldModel
+from .texts import TEXTS
 
 Pred = Callable[[np.ndarray], np.ndarray]
 
@@ -132,8 +133,10 @@ def composite_value_matches(texts: list[str], opt: CompositeOption) -> tuple[np.
 
 
 class Engine:
-    def __init__(self, world: World) -> None:
-        self.w = world
+    """Evaluates parsed conditions over the model: matching rows of each entity."""
+
+    def __init__(self, model: WorldModel) -> None:
+        self.w = model
 
     # candidates ---------------------------------------------------------------------------------------
 
@@ -154,18 +157,18 @@ class Engine:
     def message_candidates(self, lo: int | None, hi: int | None) -> np.ndarray:
         """Visible message rows with timestamp in [lo, hi], ascending by (timestamp, questionId)."""
         w = self.w
-        ts_sorted = w._m_ts_sorted
+        ts_sorted = w.tables.m_ts_sorted
         a = 0 if lo is None else int(np.searchsorted(ts_sorted, lo, "left"))
         b = len(ts_sorted) if hi is None else int(np.searchsorted(ts_sorted, hi, "right"))
-        rows = w._m_order[a:b] if a < b else w._m_order[:0]
-        return rows[w._view().vis[rows]]
+        rows = w.tables.m_order[a:b] if a < b else w.tables.m_order[:0]
+        return rows[w.view().visible[rows]]
 
     def session_candidates(self, lo: int | None, hi: int | None) -> np.ndarray:
         w = self.w
-        a = 0 if lo is None else int(np.searchsorted(w.s_start, lo, "left"))
-        b = len(w.s_start) if hi is None else int(np.searchsorted(w.s_start, hi, "right"))
+        a = 0 if lo is None else int(np.searchsorted(w.tables.s_start, lo, "left"))
+        b = len(w.tables.s_start) if hi is None else int(np.searchsorted(w.tables.s_start, hi, "right"))
         rows = np.arange(a, max(a, b), dtype=np.int64)
-        return rows[w._view().s_visible[rows]]
+        return rows[w.view().s_visible[rows]]
 
     # queries ------------------------------------------------------------------------------------------
 
@@ -184,7 +187,7 @@ class Engine:
             if not (isinstance(c, DateRange) and c.key == "MESSAGE_TIME"):
                 rows = rows[self.message_pred(c)(rows)]
         if parts["session"] or parts["client"]:
-            sess = self.w.m_sess[rows]
+            sess = self.w.tables.m_sess[rows]
             keep = self._session_mask(np.unique(sess), parts["session"], parts["client"])
             rows = rows[member(keep, sess)]
         return rows
@@ -194,7 +197,7 @@ class Engine:
         for c in sconds:
             srows = srows[self.session_pred(c)(srows)]
         if cconds:
-            clients = self.w.s_client[srows]
+            clients = self.w.tables.s_client[srows]
             for c in cconds:
                 srows, clients = srows[(m := self.client_pred(c)(clients))], clients[m]
         return srows
@@ -209,9 +212,9 @@ class Engine:
             for c in parts["message"]:
                 if not (isinstance(c, DateRange) and c.key == "MESSAGE_TIME"):
                     rows = rows[self.message_pred(c)(rows)]
-            srows = np.unique(self.w.m_sess[rows]).astype(np.int64)
+            srows = np.unique(self.w.tables.m_sess[rows]).astype(np.int64)
             if slo is not None or shi is not None:
-                srows = srows[in_range(self.w.s_start[srows], slo, shi)]
+                srows = srows[in_range(self.w.tables.s_start[srows], slo, shi)]
         else:
             srows = self.session_candidates(slo, shi)
         sconds = [c for c in parts["session"] if not (isinstance(c, DateRange) and c.key == "SESSION_START_TIME")]
@@ -222,9 +225,9 @@ class Engine:
         parts = self.split(conds)
         if parts["message"] or parts["session"]:
             srows = self.sessions(parts["message"] + parts["session"])
-            crows = np.unique(self.w.s_client[srows]).astype(np.int64)
+            crows = np.unique(self.w.tables.s_client[srows]).astype(np.int64)
         else:
-            crows = np.flatnonzero(self.w._view().c_visible).astype(np.int64)
+            crows = np.flatnonzero(self.w.view().c_visible).astype(np.int64)
         for c in parts["client"]:
             crows = crows[self.client_pred(c)(crows)]
         return crows
@@ -235,45 +238,45 @@ class Engine:
         w = self.w
         t = TEXTS
         if isinstance(c, DateRange):  # MESSAGE_TIME
-            return lambda rows: in_range(w.m_ts[rows], c.lo, c.hi)
+            return lambda rows: in_range(w.tables.m_ts[rows], c.lo, c.hi)
         if isinstance(c, Text):
             if c.key == "MESSAGE_TEXT":
                 match, absent = text_matches(t.questions, c)
-                return lambda rows: apply_values(w.m_q[rows], match, absent)
+                return lambda rows: apply_values(w.tables.m_q[rows], match, absent)
             if c.key == "ANSWER_TEXT":
                 match, absent = text_matches(t.answers, c)
-                return lambda rows: apply_values(w.m_a[rows], match, absent)
+                return lambda rows: apply_values(w.tables.m_a[rows], match, absent)
             # COMMENT_TEXT
-            crow, ctext = w._annotations().comments
-            match, absent = text_matches(w._comments.texts, c)
+            crow, ctext = w.annotations().comments
+            match, absent = text_matches(w.comments.texts, c)
             return lambda rows: apply_values(lookup(crow, ctext, rows), match, absent)
         if isinstance(c, Checkbox):
             if c.key == "LOG_LABELS":
-                prow, plab = w._annotations().message_labels
-                selected = w._catalog.resolve_message_labels(c.options)
+                prow, plab = w.annotations().message_labels
+                selected = w.catalog.resolve_message_labels(c.options)
                 return lambda rows: checkbox_on_sets(rows, prow, plab, selected, c.comparison)
             if c.key in ("NLP_CLASS",):
                 idx = np.flatnonzero(vocab_index_matches(t.classes, c.options, c.tree))
-                return lambda rows: checkbox_on_values(w.m_class[rows], idx, c.comparison)
+                return lambda rows: checkbox_on_values(w.tables.m_class[rows], idx, c.comparison)
             if c.key in ("NLP_STATE", "STATE_ROUTES"):
                 idx = np.flatnonzero(vocab_index_matches(t.states, c.options, c.tree))
-                return lambda rows: checkbox_on_values(w.m_state[rows], idx, c.comparison)
+                return lambda rows: checkbox_on_values(w.tables.m_state[rows], idx, c.comparison)
             if c.key == "INTENT":
                 idx = np.flatnonzero(vocab_index_matches(t.intent_names, c.options, c.tree))
-                return lambda rows: checkbox_on_values(w._intent_values(rows), idx, c.comparison)
+                return lambda rows: checkbox_on_values(w.intent_values(rows), idx, c.comparison)
             if c.key == "MESSAGE_TYPE":
                 idx = np.flatnonzero(vocab_index_matches(vocab.MESSAGE_TYPES, c.options, c.tree))
-                return lambda rows: checkbox_on_values(w.m_kind[rows].astype(np.int64), idx, c.comparison)
+                return lambda rows: checkbox_on_values(w.tables.m_kind[rows].astype(np.int64), idx, c.comparison)
         if isinstance(c, Radio):
             if c.key == "WITHOUT_EMPTY_MESSAGES":
                 if c.option == "YES":
-                    return lambda rows: w.m_kind[rows] == vocab.KIND_TEXT
+                    return lambda rows: w.tables.m_kind[rows] == vocab.KIND_TEXT
                 return _all
             if c.key == "EXCEPTION_EXISTENCE":
                 if c.option == "YES":
-                    return lambda rows: w.m_exc[rows] >= 0
+                    return lambda rows: w.tables.m_exc[rows] >= 0
                 if c.option == "NO":
-                    return lambda rows: w.m_exc[rows] < 0
+                    return lambda rows: w.tables.m_exc[rows] < 0
                 return _all
         raise AssertionError(f"no message predicate for {c}")  # pragma: no cover - parse_filters guards it
 
@@ -281,49 +284,49 @@ class Engine:
         w = self.w
         if isinstance(c, DateRange):
             if c.key == "SESSION_START_TIME":
-                return lambda rows: in_range(w.s_start[rows], c.lo, c.hi)
-            return lambda rows: in_range(w._view().s_end[rows], c.lo, c.hi)  # SESSION_END_TIME
+                return lambda rows: in_range(w.tables.s_start[rows], c.lo, c.hi)
+            return lambda rows: in_range(w.view().s_end[rows], c.lo, c.hi)  # SESSION_END_TIME
         if isinstance(c, NumericRange):  # MESSAGE_COUNT
-            return lambda rows: in_range(w._view().s_count[rows], c.lo, c.hi)
+            return lambda rows: in_range(w.view().s_count[rows], c.lo, c.hi)
         if isinstance(c, Radio):
             if c.key == "WITHOUT_EMPTY_SESSIONS":
                 if c.option == "YES":
-                    return lambda rows: w._view().s_text[rows] > 0
+                    return lambda rows: w.view().s_text[rows] > 0
                 return _all
             if c.key == "TRANSFER_TO_OPERATOR":
                 if c.option == "WITH_TRANSFER":
-                    return lambda rows: w._view().s_live[rows]
+                    return lambda rows: w.view().s_live[rows]
                 if c.option == "WITHOUT_TRANSFER":
-                    return lambda rows: ~w._view().s_live[rows]
+                    return lambda rows: ~w.view().s_live[rows]
                 return _all
             if c.key == "INITIATOR":
                 if c.option == "BOT":
-                    return lambda rows: w.s_incoming[rows] == 0
+                    return lambda rows: w.tables.s_incoming[rows] == 0
                 if c.option == "CLIENT":
-                    return lambda rows: w.s_incoming[rows] != 0
+                    return lambda rows: w.tables.s_incoming[rows] != 0
                 return _all
         if isinstance(c, Checkbox):
             if c.key == "SESSION_ID":
-                found = [w._session_row_of(sid) for sid in c.options]
+                found = [w.session_row_of(sid) for sid in c.options]
                 idx = np.array(sorted({r for r in found if r is not None}), dtype=np.int64)
                 return lambda rows: checkbox_on_values(rows, idx, c.comparison)
             if c.key == "SESSION_LABELS":
-                prow, plab = w._annotations().session_labels
-                selected = w._catalog.resolve_session_labels(c.options)
+                prow, plab = w.annotations().session_labels
+                selected = w.catalog.resolve_session_labels(c.options)
                 return lambda rows: checkbox_on_sets(rows, prow, plab, selected, c.comparison)
             if c.key == "SESSION_RESULT":
                 idx = np.flatnonzero(vocab_index_matches(vocab.SESSION_RESULTS, c.options, False))
-                return lambda rows: checkbox_on_values(w._result_values(rows), idx, c.comparison)
+                return lambda rows: checkbox_on_values(w.result_values(rows), idx, c.comparison)
             if c.key == "CALL_TASK_ID":
                 wanted = np.array([int(o) for o in c.options if o.strip().lstrip("-").isdigit()], dtype=np.int64)
-                return lambda rows: checkbox_on_values(w.s_call_task[rows].astype(np.int64), wanted,
+                return lambda rows: checkbox_on_values(w.tables.s_call_task[rows].astype(np.int64), wanted,
                                                        c.comparison)  # fmt: skip
             if c.key == "CHANNEL_TYPE":
                 bots = np.array([i for i, b in enumerate(w.bots) if b.channel_type in c.options], dtype=np.int64)
-                return lambda rows: checkbox_on_values(w.s_bot[rows].astype(np.int64), bots, c.comparison)
+                return lambda rows: checkbox_on_values(w.tables.s_bot[rows].astype(np.int64), bots, c.comparison)
             if c.key == "BOT_ID":
                 bots = np.array([i for i, b in enumerate(w.bots) if b.bot_id in c.options], dtype=np.int64)
-                return lambda rows: checkbox_on_values(w.s_bot[rows].astype(np.int64), bots, c.comparison)
+                return lambda rows: checkbox_on_values(w.tables.s_bot[rows].astype(np.int64), bots, c.comparison)
         if isinstance(c, Composite):  # SESSION_DATA
             return lambda rows: self._session_data(rows, c)
         if isinstance(c, CustomFields):  # pragma: no cover - level "none" never evaluated
@@ -333,7 +336,7 @@ class Engine:
     def _session_data(self, rows: np.ndarray, c: Composite) -> np.ndarray:
         out = np.ones(len(rows), dtype=bool)
         for opt in c.options:
-            values, texts = self.w._session_data_values(rows, opt.key)
+            values, texts = self.w.session_data_values(rows, opt.key)
             match, absent = composite_value_matches(texts, opt)
             out &= apply_values(values, match, absent)
         return out
@@ -342,12 +345,56 @@ class Engine:
         w = self.w
         if isinstance(c, DateRange):
             if c.key == "CLIENT_JOIN_TIME":
-                return lambda rows: in_range(w._view().c_join[rows], c.lo, c.hi)
-            return lambda rows: in_range(w._view().c_last[rows], c.lo, c.hi)  # CLIENT_LAST_ACTIVITY_TIME
+                return lambda rows: in_range(w.view().c_join[rows], c.lo, c.hi)
+            return lambda rows: in_range(w.view().c_last[rows], c.lo, c.hi)  # CLIENT_LAST_ACTIVITY_TIME
         if isinstance(c, Checkbox):  # CLIENT_ID_OR_NAME
-            selected = w._clients_named(c.options)
+            selected = w.clients_named(c.options)
             return lambda rows: checkbox_on_values(rows, selected, c.comparison)
         raise AssertionError(f"no client predicate for {c}")  # pragma: no cover
+
+
+QUERY_CACHE_SIZE = 8
+
+
+class Queries:
+    """The rows each list operation returns for its filters, in the API's order; the last few results are
+    cached by (entity, filters, model version), as paging asks the same query once per page."""
+
+    def __init__(self, model: WorldModel) -> None:
+        self.model = model
+        self.engine = Engine(model)
+        self._cache: OrderedDict[tuple[str, str, int], np.ndarray] = OrderedDict()
+
+    def _cached(self, entity: str, filters: list[dict] | None, compute: Callable[[list[Condition]], np.ndarray]
+                ) -> np.ndarray:  # fmt: skip
+        key = (entity, canonical(filters), self.model.version)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        result = compute(parse_filters(filters))
+        result.flags.writeable = False
+        self._cache[key] = result
+        while len(self._cache) > QUERY_CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return result
+
+    def messages(self, filters: list[dict] | None) -> np.ndarray:
+        """Matching message rows, newest first."""
+        return self._cached("messages", filters, lambda conds: self.engine.messages(conds)[::-1].copy())
+
+    def sessions(self, filters: list[dict] | None) -> np.ndarray:
+        """Matching session rows, newest start first."""
+        return self._cached("sessions", filters, lambda conds: self.engine.sessions(conds)[::-1].copy())
+
+    def clients(self, filters: list[dict] | None) -> np.ndarray:
+        """Matching client rows in the clients order."""
+
+        def compute(conds: list[Condition]) -> np.ndarray:
+            rows = self.engine.clients(conds)
+            return rows[np.argsort(self.model.view().c_rank[rows], kind="stable")]
+
+        return self._cached("clients", filters, compute)
 
 
 def _all(rows: np.ndarray) -> np.ndarray:

@@ -7,18 +7,16 @@ assembled from plain Python values, which keeps a 1000-row page to a few millise
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from . import vocab
 from .annotations import lookup
-from .generate import TEXTS
 from .ids import format_ms_many, uuids_from_mix
+from .model import WorldModel
+from .texts import TEXTS
 from .vocab import RULE_INTENT, RULE_NONE, RULE_TYPES
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .world import World
 
 _OPERATORS = [
     {"id": oid, "firstName": first, "lastName": last, "channelType": vocab.OPERATOR_CHANNEL}
@@ -37,16 +35,16 @@ def _grouped(pair_rows: np.ndarray, pair_vals: np.ndarray, rows: np.ndarray) -> 
     return out
 
 
-def _nlp_infos(w: World, rows: np.ndarray) -> list[dict[str, Any] | None]:
+def _nlp_infos(w: WorldModel, rows: np.ndarray) -> list[dict[str, Any] | None]:
     t = TEXTS
     classes, states, names, patterns = t.classes, t.states, t.intent_names, t.patterns
-    cls = w.m_class[rows].tolist()
-    st = w.m_state[rows].tolist()
-    frm = w.m_from[rows].tolist()
-    rule = w.m_rule[rows].tolist()
-    intent = w.m_intent[rows].tolist()
-    conf = np.round(w.m_conf[rows].astype(np.float64), 4).tolist()
-    kind = w.m_kind[rows].tolist()
+    cls = w.tables.m_class[rows].tolist()
+    st = w.tables.m_state[rows].tolist()
+    frm = w.tables.m_from[rows].tolist()
+    rule = w.tables.m_rule[rows].tolist()
+    intent = w.tables.m_intent[rows].tolist()
+    conf = np.round(w.tables.m_conf[rows].astype(np.float64), 4).tolist()
+    kind = w.tables.m_kind[rows].tolist()
     out: list[dict[str, Any] | None] = []
     for c, s, f, r, i, p, k in zip(cls, st, frm, rule, intent, conf, kind, strict=True):
         if c < 0 and s < 0:
@@ -78,29 +76,29 @@ def _nlp_infos(w: World, rows: np.ndarray) -> list[dict[str, Any] | None]:
 class _MessageColumns:
     """Everything a Message dict needs, gathered for a batch of rows."""
 
-    def __init__(self, w: World, rows: np.ndarray) -> None:
+    def __init__(self, w: WorldModel, rows: np.ndarray) -> None:
         t = TEXTS
         self.n = len(rows)
-        self.timestamp = format_ms_many(w.m_ts[rows])
-        self.question_id = uuids_from_mix(w.m_mix[rows])
-        self.live = w.m_live[rows].tolist()
-        q, a = w.m_q[rows].tolist(), w.m_a[rows].tolist()
+        self.timestamp = format_ms_many(w.tables.m_ts[rows])
+        self.question_id = uuids_from_mix(w.tables.m_mix[rows])
+        self.live = w.tables.m_live[rows].tolist()
+        q, a = w.tables.m_q[rows].tolist(), w.tables.m_a[rows].tolist()
         self.question = [t.questions[x] if x >= 0 else None for x in q]
         self.answer = [t.answers[x] if x >= 0 else None for x in a]
-        self.event = [vocab.EVENTS[x] if x >= 0 else None for x in w.m_event[rows].tolist()]
-        self.operator = [_OPERATORS[x] if x >= 0 else None for x in w.m_oper[rows].tolist()]
+        self.event = [vocab.EVENTS[x] if x >= 0 else None for x in w.tables.m_event[rows].tolist()]
+        self.operator = [_OPERATORS[x] if x >= 0 else None for x in w.tables.m_oper[rows].tolist()]
         self.nlp = _nlp_infos(w, rows)
-        self.page = [vocab.PAGES[x] if x >= 0 else None for x in w.m_page[rows].tolist()]
-        self.prev_page = [vocab.PAGES[x] if x >= 0 else None for x in w.m_prev_page[rows].tolist()]
-        self.exception = [vocab.EXCEPTIONS[x] if x >= 0 else None for x in w.m_exc[rows].tolist()]
-        self.proc = w.m_proc[rows].tolist()
-        ann = w._annotations()
-        catalog = w._catalog
+        self.page = [vocab.PAGES[x] if x >= 0 else None for x in w.tables.m_page[rows].tolist()]
+        self.prev_page = [vocab.PAGES[x] if x >= 0 else None for x in w.tables.m_prev_page[rows].tolist()]
+        self.exception = [vocab.EXCEPTIONS[x] if x >= 0 else None for x in w.tables.m_exc[rows].tolist()]
+        self.proc = w.tables.m_proc[rows].tolist()
+        ann = w.annotations()
+        catalog = w.catalog
         grouped = _grouped(*ann.message_labels, rows)
         self.labels = [[catalog.label_dto(x) for x in ids] if ids else ids for ids in grouped]
-        texts = w._comments.texts
+        texts = w.comments.texts
         self.comment = [texts[x] if x >= 0 else None for x in lookup(*ann.comments, rows).tolist()]
-        self.status = [_STATUSES[x] for x in w.m_status[rows].tolist()]
+        self.status = [_STATUSES[x] for x in w.tables.m_status[rows].tolist()]
 
 
 def _add_message_body(d: dict[str, Any], c: _MessageColumns, i: int) -> None:
@@ -121,35 +119,34 @@ def _add_message_body(d: dict[str, Any], c: _MessageColumns, i: int) -> None:
         d["previousPageName"] = c.prev_page[i]
 
 
-def extended_messages(w: World, rows: np.ndarray) -> list[dict[str, Any]]:
+def _session_head(session_id: str, project: str, bot: Any, client: dict[str, Any]) -> dict[str, Any]:
+    """The fields ExtendedMessage and SessionInfo open with, in the spec's order."""
+    return {"sessionId": session_id, "projectShortName": project, "channelType": bot.channel_type,
+            "botId": bot.bot_id, "client": dict(client)}  # fmt: skip
+
+
+def extended_messages(w: WorldModel, rows: np.ndarray) -> list[dict[str, Any]]:
     rows = np.asarray(rows, dtype=np.int64)
     c = _MessageColumns(w, rows)
-    sess = w.m_sess[rows]
-    sid = w._session_id_strs(sess)
-    start = format_ms_many(w.s_start[sess])
-    bot = w.s_bot[sess].tolist()
-    client = w._client_info_dicts(w.s_client[sess])
-    call_task = w.s_call_task[sess].tolist()
-    incoming = w.s_incoming[sess].tolist()
-    ann = w._annotations()
+    sess = w.tables.m_sess[rows]
+    sid = w.session_ids(sess)
+    start = format_ms_many(w.tables.s_start[sess])
+    bot = w.tables.s_bot[sess].tolist()
+    client = w.client_identities(w.tables.s_client[sess])
+    call_task = w.tables.s_call_task[sess].tolist()
+    incoming = w.tables.s_incoming[sess].tolist()
+    ann = w.annotations()
     slabels = _grouped(*ann.session_labels, sess)
-    sdto = w._session_label_dtos()
+    sdto = w.session_label_dtos()
     psn = w.project_short_name
     bots = w.bots
     out = []
     for i in range(c.n):
-        b = bots[bot[i]]
-        d: dict[str, Any] = {
-            "sessionId": sid[i],
-            "projectShortName": psn,
-            "channelType": b.channel_type,
-            "botId": b.bot_id,
-            "client": dict(client[i]),
-            "sessionStartTime": start[i],
-            "timestamp": c.timestamp[i],
-            "questionId": c.question_id[i],
-            "isLivechat": c.live[i],
-        }
+        d = _session_head(sid[i], psn, bots[bot[i]], client[i])
+        d["sessionStartTime"] = start[i]
+        d["timestamp"] = c.timestamp[i]
+        d["questionId"] = c.question_id[i]
+        d["isLivechat"] = c.live[i]
         _add_message_body(d, c, i)
         if call_task[i] >= 0:
             d["callTaskId"] = call_task[i]
@@ -167,10 +164,10 @@ def extended_messages(w: World, rows: np.ndarray) -> list[dict[str, Any]]:
     return out
 
 
-def messages(w: World, rows: np.ndarray) -> list[dict[str, Any]]:
+def messages(w: WorldModel, rows: np.ndarray) -> list[dict[str, Any]]:
     rows = np.asarray(rows, dtype=np.int64)
     c = _MessageColumns(w, rows)
-    sid = w._session_id_strs(w.m_sess[rows])
+    sid = w.session_ids(w.tables.m_sess[rows])
     out = []
     for i in range(c.n):
         d: dict[str, Any] = {"timestamp": c.timestamp[i], "questionId": c.question_id[i], "isLivechat": c.live[i]}
@@ -188,40 +185,37 @@ def messages(w: World, rows: np.ndarray) -> list[dict[str, Any]]:
     return out
 
 
-def session_infos(w: World, srows: np.ndarray, with_labels: bool) -> list[dict[str, Any]]:
+def _question_texts(w: WorldModel, rows: np.ndarray) -> list[str | None]:
+    """The question text of each message row (None for -1 or a row without one)."""
+    q = np.where(rows >= 0, w.tables.m_q[np.maximum(rows, 0)], -1).tolist()
+    return [TEXTS.questions[x] if x >= 0 else None for x in q]
+
+
+def session_infos(w: WorldModel, srows: np.ndarray, with_labels: bool) -> list[dict[str, Any]]:
     srows = np.asarray(srows, dtype=np.int64)
-    v = w._view()
-    t = TEXTS
-    sid = w._session_id_strs(srows)
-    start = format_ms_many(w.s_start[srows])
-    client = w._client_info_dicts(w.s_client[srows])
-    bot = w.s_bot[srows].tolist()
-    first = v.s_first_text[srows]
-    last = v.s_last_text[srows]
-    fq = [t.questions[x] if x >= 0 else None for x in np.where(first >= 0, w.m_q[np.maximum(first, 0)], -1).tolist()]
-    lq = [t.questions[x] if x >= 0 else None for x in np.where(last >= 0, w.m_q[np.maximum(last, 0)], -1).tolist()]
+    v = w.view()
+    sid = w.session_ids(srows)
+    start = format_ms_many(w.tables.s_start[srows])
+    client = w.client_identities(w.tables.s_client[srows])
+    bot = w.tables.s_bot[srows].tolist()
+    fq = _question_texts(w, v.s_first_text[srows])
+    lq = _question_texts(w, v.s_last_text[srows])
     count = v.s_count[srows].tolist()
-    duration = np.maximum(v.s_end[srows] - w.s_start[srows], 0).tolist()
-    call_task = w.s_call_task[srows].tolist()
-    incoming = w.s_incoming[srows].tolist()
-    result = w._result_values(srows).tolist()
+    duration = np.maximum(v.s_end[srows] - w.tables.s_start[srows], 0).tolist()
+    call_task = w.tables.s_call_task[srows].tolist()
+    incoming = w.tables.s_incoming[srows].tolist()
+    result = w.result_values(srows).tolist()
     live = v.s_live[srows].tolist()
-    data = w._session_data_dicts(srows)
-    labels = _grouped(*w._annotations().session_labels, srows) if with_labels else None
-    sdto = w._session_label_dtos()
+    data = w.session_data_dicts(srows)
+    labels = _grouped(*w.annotations().session_labels, srows) if with_labels else None
+    sdto = w.session_label_dtos()
     psn = w.project_short_name
     bots = w.bots
     out = []
     for i in range(len(srows)):
         b = bots[bot[i]]
-        d: dict[str, Any] = {
-            "sessionId": sid[i],
-            "projectShortName": psn,
-            "channelType": b.channel_type,
-            "botId": b.bot_id,
-            "client": dict(client[i]),
-            "startTime": start[i],
-        }
+        d = _session_head(sid[i], psn, b, client[i])
+        d["startTime"] = start[i]
         if fq[i] is not None:
             d["firstQuestion"] = fq[i]
         if lq[i] is not None:
@@ -244,16 +238,16 @@ def session_infos(w: World, srows: np.ndarray, with_labels: bool) -> list[dict[s
     return out
 
 
-def client_infos(w: World, crows: np.ndarray) -> list[dict[str, Any]]:
+def client_infos(w: WorldModel, crows: np.ndarray) -> list[dict[str, Any]]:
     crows = np.asarray(crows, dtype=np.int64)
-    v = w._view()
-    info = w._client_info_dicts(crows)
-    bot = w._pool.bot[crows].tolist()
+    v = w.view()
+    info = w.client_identities(crows)
+    bot = w.clients.bot[crows].tolist()
     last_session = v.c_last_session[crows]
-    last_sid = w._session_id_strs(np.maximum(last_session, 0))
+    last_sid = w.session_ids(np.maximum(last_session, 0))
     join = format_ms_many(v.c_join[crows])
     last = format_ms_many(v.c_last[crows])
-    blocks = w._block_states(crows)
+    blocks = w.block_states(crows)
     psn = w.project_short_name
     account = w.account_id
     out = []

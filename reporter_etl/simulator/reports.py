@@ -192,14 +192,19 @@ def _call_direction(row: Row) -> str | None:
 
 Column = tuple[str, Callable[[Row, CellContext], Cell]]
 
-# The UI's session export columns (help page on dialog logs), in its order.
-SESSION_COLUMNS: tuple[Column, ...] = (
+# Which session a row belongs to: the first columns of the session and message exports.
+_SESSION_IDENTITY: tuple[Column, ...] = (
     ("Project", lambda r, c: r.get("projectShortName")),
     ("Channel type", lambda r, c: r.get("channelType")),
     ("Channel ID", lambda r, c: r.get("botId")),
     ("Client ID", lambda r, c: (r.get("client") or {}).get("id")),
     ("Client name", lambda r, c: _client_name(r.get("client"))),
     ("Session ID", lambda r, c: r.get("sessionId")),
+)
+
+# The UI's session export columns (help page on dialog logs), in its order.
+SESSION_COLUMNS: tuple[Column, ...] = (
+    *_SESSION_IDENTITY,
     ("Session start", lambda r, c: c.when(r.get("startTime"))),
     ("Session end", _session_end),
     ("First phrase", lambda r, c: r.get("firstQuestion")),
@@ -215,12 +220,7 @@ SESSION_COLUMNS: tuple[Column, ...] = (
 
 # The help pages list no message or client export columns; these follow the session export's style.
 MESSAGE_COLUMNS: tuple[Column, ...] = (
-    ("Project", lambda r, c: r.get("projectShortName")),
-    ("Channel type", lambda r, c: r.get("channelType")),
-    ("Channel ID", lambda r, c: r.get("botId")),
-    ("Client ID", lambda r, c: (r.get("client") or {}).get("id")),
-    ("Client name", lambda r, c: _client_name(r.get("client"))),
-    ("Session ID", lambda r, c: r.get("sessionId")),
+    *_SESSION_IDENTITY,
     ("Message ID", lambda r, c: r.get("questionId")),
     ("Message time", lambda r, c: c.when(r.get("timestamp"))),
     ("Client phrase", lambda r, c: r.get("question")),

@@ -195,18 +195,30 @@ LANG_SHARES = (0.80, 0.12, 0.08)
 SOURCES = ("ads", "organic", "email", "social")
 SOURCE_SHARES = (0.35, 0.40, 0.15, 0.10)
 
+# Label ids the generator sets (a reviewer's choices): named, as the catalog below lists them
+LABEL_CORRECT_ANSWER, LABEL_WRONG_INTENT, LABEL_NO_ANSWER_FOUND = 1001, 1002, 1003
+LABEL_DELIVERY, LABEL_PAYMENT, LABEL_RETURNS, LABEL_PROMO = 1004, 1005, 1006, 1007
+LABEL_ADD_TRAINING_PHRASE, LABEL_ESCALATE = 1008, 1009
+SESSION_LABEL_RESOLVED, SESSION_LABEL_NEEDS_REVIEW, SESSION_LABEL_COMPLAINT = 2001, 2002, 2003
+SESSION_LABEL_SPAM, SESSION_LABEL_LEAD = 2004, 2005
+
 # Label catalog: (group id, group name, group priority, ((label id, name, priority), ...))
 MESSAGE_LABEL_GROUPS: tuple[tuple[int, str, int, tuple[tuple[int, str, int], ...]], ...] = (
-    (101, "Quality", 1, ((1001, "Correct answer", 1), (1002, "Wrong intent", 2), (1003, "No answer found", 3))),
-    (102, "Topics", 2, ((1004, "Delivery", 1), (1005, "Payment", 2), (1006, "Returns", 3), (1007, "Promo", 4))),
-    (103, "Follow-up", 3, ((1008, "Add training phrase", 1), (1009, "Escalate", 2))),
-)
+    (101, "Quality", 1, ((LABEL_CORRECT_ANSWER, "Correct answer", 1), (LABEL_WRONG_INTENT, "Wrong intent", 2),
+                         (LABEL_NO_ANSWER_FOUND, "No answer found", 3))),
+    (102, "Topics", 2, ((LABEL_DELIVERY, "Delivery", 1), (LABEL_PAYMENT, "Payment", 2),
+                        (LABEL_RETURNS, "Returns", 3), (LABEL_PROMO, "Promo", 4))),
+    (103, "Follow-up", 3, ((LABEL_ADD_TRAINING_PHRASE, "Add training phrase", 1), (LABEL_ESCALATE, "Escalate", 2))),
+)  # fmt: skip
+# the topic label a reviewer puts on phrases of an NLP class below each prefix
+TOPIC_LABELS = {"/Delivery": LABEL_DELIVERY, "/Payment": LABEL_PAYMENT, "/Returns": LABEL_RETURNS,
+                "/Promo": LABEL_PROMO}  # fmt: skip
 SESSION_LABELS: tuple[tuple[int, str, int], ...] = (
-    (2001, "Resolved", 1),
-    (2002, "Needs review", 2),
-    (2003, "Complaint", 3),
-    (2004, "Spam", 4),
-    (2005, "Lead", 5),
+    (SESSION_LABEL_RESOLVED, "Resolved", 1),
+    (SESSION_LABEL_NEEDS_REVIEW, "Needs review", 2),
+    (SESSION_LABEL_COMPLAINT, "Complaint", 3),
+    (SESSION_LABEL_SPAM, "Spam", 4),
+    (SESSION_LABEL_LEAD, "Lead", 5),
 )
 COMMENTS = (
     "Check this answer",

@@ -1,0 +1,1 @@
+reporter_etl/sql
