@@ -121,8 +121,13 @@ def run_contender(name: str, plan: Path, server_pid: int, *, server: str, round_
         with errors.open("wb") as err:
             child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err)
             assert child.stdout is not None
-            output = child.stdout.read()
-            _, status, usage = os.wait4(child.pid, 0)  # the CPU of this child alone, not of all children
+            try:
+                output = child.stdout.read()
+                _, status, usage = os.wait4(child.pid, 0)  # the CPU of this child alone, not of all children
+            except BaseException:
+                child.kill()
+                child.wait()
+                raise
             child.returncode = os.waitstatus_to_exitcode(status)
             child.stdout.close()
         wall = time.perf_counter() - started
@@ -490,7 +495,17 @@ def _chart(results: dict[str, Any], chart: Path) -> None:
 # ---- main ----------------------------------------------------------------------------------------------------
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM ends the run like Ctrl-C, so the servers and the contender in flight are stopped too."""
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main() -> int:
+    _stop_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (make bench-quick; CI)")
     parser.add_argument("--rounds", type=int, default=None, help="rounds per server (default 3)")
