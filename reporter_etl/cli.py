@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from reporter_etl import __version__
+from reporter_etl.commands.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exit_code_for
 
 # Modules that provide `register(subparsers)`; a module that does not exist yet is skipped so that command
 # groups can land one issue at a time.
@@ -30,12 +31,6 @@ COMMAND_MODULES = (
     "reporter_etl.commands.stats",
     "reporter_etl.commands.models",
 )
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -74,6 +69,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:
+        outcome = exit_code_for(exc)
+        if outcome is None:
+            raise
+        code, line = outcome
+        print(line, file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -17,9 +17,10 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from reporter_etl.api.records import EntityContract
+from reporter_etl.entities import Entity
+from reporter_etl.errors import DriftError
+from reporter_etl.keys import dedupe_last, distinct_key_count
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,6 @@ class PageLike(Protocol):
 PagedQuery = Callable[[datetime, datetime], Iterator[PageLike]]
 
 
-class DriftError(RuntimeError):
-    """The source kept changing under the reader until even the smallest window could not be read whole."""
-
-
 @dataclass
 class Extraction:
     table: pa.Table
@@ -49,27 +46,8 @@ class Extraction:
     splits: int = 0
 
 
-def key_array(table: pa.Table, contract: EntityContract) -> pa.ChunkedArray:
-    if len(contract.key) == 1:
-        return table.column(contract.key[0])
-    return pc.binary_join_element_wise(*[table.column(k) for k in contract.key], "\x1f")
-
-
-def distinct_keys(table: pa.Table, contract: EntityContract) -> int:
-    return pc.count_distinct(key_array(table, contract)).as_py()
-
-
-def dedupe_last(table: pa.Table, contract: EntityContract) -> pa.Table:
-    """Keep the last row of every key (later reads are newer versions)."""
-    if table.num_rows == 0 or distinct_keys(table, contract) == table.num_rows:
-        return table
-    keys = key_array(table, contract).to_pylist()
-    last_index = {key: i for i, key in enumerate(keys)}
-    return table.take(pa.array(sorted(last_index.values()), pa.int64()))
-
-
 def _one_pass(
-    query: PagedQuery, start: datetime, end: datetime, contract: EntityContract
+    query: PagedQuery, start: datetime, end: datetime, entity: Entity
 ) -> tuple[pa.Table, bool, int]:
     batches: list[pa.RecordBatch] = []
     totals: set[int] = set()
@@ -78,10 +56,10 @@ def _one_pass(
         pages += 1
         totals.add(page.total_count)
         batches.append(page.to_record_batch())
-    table = pa.Table.from_batches(batches, schema=contract.schema) if batches else contract.schema.empty_table()
+    table = pa.Table.from_batches(batches, schema=entity.schema) if batches else entity.schema.empty_table()
     consistent = len(totals) <= 1 and table.num_rows == (totals.pop() if totals else 0)
     if consistent and table.num_rows:
-        consistent = distinct_keys(table, contract) == table.num_rows
+        consistent = distinct_key_count(table, entity.key) == table.num_rows
     return table, consistent, pages
 
 
@@ -89,12 +67,12 @@ def extract(
     query: PagedQuery,
     start: datetime,
     end: datetime,
-    contract: EntityContract,
+    entity: Entity,
     *,
     max_passes: int = 3,
 ) -> Extraction:
-    result = Extraction(table=contract.schema.empty_table())
-    _extract_into(query, start, end, contract, max_passes, result)
+    result = Extraction(table=entity.schema.empty_table())
+    _extract_into(query, start, end, entity, max_passes, result)
     return result
 
 
@@ -102,32 +80,32 @@ def _extract_into(
     query: PagedQuery,
     start: datetime,
     end: datetime,
-    contract: EntityContract,
+    entity: Entity,
     max_passes: int,
     result: Extraction,
 ) -> None:
     for attempt in range(1, max_passes + 1):
-        table, consistent, pages = _one_pass(query, start, end, contract)
+        table, consistent, pages = _one_pass(query, start, end, entity)
         result.pages += pages
         result.passes += 1
         if consistent:
             merged = pa.concat_tables([result.table, table]) if result.table.num_rows else table
-            result.table = dedupe_last(merged, contract)
+            result.table = dedupe_last(merged, entity.key)
             return
         log.info(
             "%s [%s, %s): source changed while paging (pass %d of %d), reading again",
-            contract.name, start.isoformat(), end.isoformat(), attempt, max_passes,
+            entity.name, start.isoformat(), end.isoformat(), attempt, max_passes,
         )
         if pages <= 1:
             # A single page is one response: it cannot drift, so a mismatch there is the source's own.
             raise DriftError(
-                f"{contract.name} [{start.isoformat()}, {end.isoformat()}): one page holds {table.num_rows} rows "
+                f"{entity.name} [{start.isoformat()}, {end.isoformat()}): one page holds {table.num_rows} rows "
                 f"that do not match its totalCount or repeat keys"
             )
     if end - start <= MIN_SPLIT:
-        raise DriftError(f"{contract.name} [{start.isoformat()}, {end.isoformat()}) kept changing while paging")
+        raise DriftError(f"{entity.name} [{start.isoformat()}, {end.isoformat()}) kept changing while paging")
     middle = start + (end - start) / 2
     result.splits += 1
-    log.info("%s [%s, %s): splitting the window to outrun drift", contract.name, start.isoformat(), end.isoformat())
-    _extract_into(query, start, middle, contract, max_passes, result)
-    _extract_into(query, middle, end, contract, max_passes, result)
+    log.info("%s [%s, %s): splitting the window to outrun drift", entity.name, start.isoformat(), end.isoformat())
+    _extract_into(query, start, middle, entity, max_passes, result)
+    _extract_into(query, middle, end, entity, max_passes, result)

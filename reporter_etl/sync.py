@@ -15,52 +15,42 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from reporter_etl.api.client import ReporterClient
-from reporter_etl.api.errors import AuthenticationError
 from reporter_etl.api.filters import DateTimeRange, message_time
-from reporter_etl.api.records import CLIENTS, MESSAGES, SESSIONS, EntityContract, unknown_field_names
+from reporter_etl.api.records import unknown_field_names
+from reporter_etl.entities import ENTITIES, Entity
+from reporter_etl.errors import AuthenticationError, SyncError
 from reporter_etl.extract import Extraction, PageLike, extract
 from reporter_etl.warehouse import WINDOW_ENTITIES, Warehouse
 from reporter_etl.windows import Window, day_windows, last_complete_day, local_day_of, zone
 
 log = logging.getLogger(__name__)
 
-CONTRACTS: dict[str, EntityContract] = {"messages": MESSAGES, "sessions": SESSIONS, "clients": CLIENTS}
-
 DEFAULT_LOOKBACK = timedelta(days=2)
 DEFAULT_FIRST_RUN_DAYS = 30
-
-
-class SyncError(RuntimeError):
-    """The sync cannot go on; the message says why (never with the token)."""
 
 
 class _ReadCancelled(Exception):
     """A read ahead was stopped because the run is ending (a commit failed or the run was interrupted)."""
 
 
-@dataclass
-class WindowReport:
-    window: Window
-    rows: dict[str, int]
-    pages: int
-    passes: int
-    splits: int
-    requests: int
-    api_totals: dict[str, int]
-    new_fields: dict[str, set[str]] = field(default_factory=dict)  # API fields the contract does not know
+# A window goes through three stages, each with its own type: ``Window`` (planned: which interval),
+# ``WindowRead`` (read from the API and checked against the platform's counts, not yet committed), and
+# ``WindowReport`` (committed; what the sync reports about it).  The warehouse's side of the commit is
+# ``reporter_etl.warehouse.WindowLoaded``, and the done record it leaves in meta.sync_state a ``WindowState``.
 
 
 @dataclass
 class WindowRead:
-    """A window's three entities read completely and checked against the platform's counts; not yet committed."""
+    """A window's entities read completely and checked against the platform's counts; not yet committed."""
 
     window: Window
     extractions: dict[str, Extraction]
@@ -69,6 +59,32 @@ class WindowRead:
     passes: int
     splits: int
     requests: int
+    seconds: float
+
+
+@dataclass
+class WindowReport:
+    """One window as a sync reports it, once committed."""
+
+    window: Window
+    rows: dict[str, int]  # per entity, as read (one row per key)
+    pages: int
+    passes: int  # reads of a query; more than one per entity means the source changed while paging
+    splits: int
+    requests: int  # HTTP requests of this window's read, retries included
+    api_totals: dict[str, int]  # the platform's own message and session counts for the window
+    new_fields: dict[str, set[str]] = field(default_factory=dict)  # API fields the descriptions do not know
+    read_seconds: float = 0.0
+    load_seconds: float = 0.0
+
+    @property
+    def day(self) -> date:
+        return self.window.day
+
+    @property
+    def seconds(self) -> float:
+        """Reading and committing the window (with read-ahead, the read overlapped the previous commit)."""
+        return self.read_seconds + self.load_seconds
 
 
 @dataclass
@@ -81,6 +97,7 @@ class SyncResult:
     request_count: int = 0
     minimum_requests: int = 0
     resynced: int = 0  # windows read again because the platform's counts changed after they were committed
+    stale: list[Window] = field(default_factory=list)  # windows still differing from the platform's counts
     new_fields: dict[str, list[str]] = field(default_factory=dict)  # per entity, fields kept only in `extra`
     elapsed_s: float = 0.0
 
@@ -159,7 +176,11 @@ def plan_windows(
 
 
 class Syncer:
-    """Runs one sync of one project into one warehouse.  Not thread-safe; one per run."""
+    """Syncs one project into one warehouse through one client; the engine behind ``reporter_etl.etl``.
+
+    Not thread-safe.  Every public call that writes begins and finishes its own run record in meta.sync_runs.
+    ``project`` may be given when the caller knows it; otherwise the token's project is asked once.
+    """
 
     def __init__(
         self,
@@ -172,6 +193,7 @@ class Syncer:
         max_verify_rounds: int = 3,
         max_reconcile_rounds: int = 3,
         read_ahead: bool = True,
+        project: str | None = None,
     ) -> None:
         zone(timezone)  # fail early on a bad name
         self.client = client
@@ -185,13 +207,26 @@ class Syncer:
         # in Python, so the two overlap (about 20% off a long sync; see bench/sync_vs_download.py).  Costs the
         # memory of one more window.
         self.read_ahead = read_ahead
+        self._project = project
+        self._requests_before_run = 0
         self._cancel_reads = threading.Event()
 
     # ---- what the project is -----------------------------------------------------------------------------
 
+    @property
+    def project(self) -> str:
+        """The project the token gives access to; asked of the API once, unless given."""
+        if self._project is None:
+            self._project = self.discover_project()
+        return self._project
+
     def discover_project(self) -> str:
         """The token implies the project; the platform names it in the per-project session count."""
-        rows = self.client.count_sessions_per_project()
+        try:
+            rows = self.client.count_sessions_per_project()
+        except AuthenticationError as exc:
+            raise AuthenticationError(f"the API refused the token: {exc}", operation=exc.operation,
+                                      status=exc.status, error_code=exc.error_code) from None  # fmt: skip
         names = sorted({row["projectShortName"] for row in rows or [] if row.get("projectShortName")})
         if len(names) != 1:
             raise SyncError(
@@ -199,58 +234,20 @@ class Syncer:
             )
         return names[0]
 
-    # ---- the run -----------------------------------------------------------------------------------------
+    # ---- runs --------------------------------------------------------------------------------------------
 
-    def run(
-        self,
-        *,
-        start: date | None = None,
-        end: date | None = None,
-        lookback: timedelta = DEFAULT_LOOKBACK,
-        now: datetime | None = None,
-    ) -> SyncResult:
-        started = datetime.now(UTC)
-        now = now or started
-        try:
-            project = self.discover_project()
-        except AuthenticationError as exc:
-            raise SyncError(f"the API refused the token: {exc}") from None
-        plan = plan_windows(
-            self.wh, project, tz_name=self.tz_name, start=start, end=end, lookback=lookback, now=now
-        )
-        log.info("sync of %s: %d window(s): %s", project, len(plan.windows), plan.reason)
-        requested = (plan.windows[0].start, plan.windows[-1].end) if plan.windows else (None, None)
+    @contextmanager
+    def _run(self, windows: list[Window]) -> Iterator[SyncResult]:
+        """A run record in meta.sync_runs around the block: begun, then finished as succeeded, or as failed with
+        the error's first line.  Yields the run's result, whose request count and time are set at the end."""
+        started = time.perf_counter()
+        project = self.project
+        requested = (windows[0].start, windows[-1].end) if windows else (None, None)
         run_id = self.wh.begin_run(project, requested_start=requested[0], requested_end=requested[1])
-        result = SyncResult(run_id=run_id, project=project, planned=plan.windows)
-        requests_before = self.client.request_count
-        self.progress(SyncEvent("planned", 0, len(plan.windows)))
+        result = SyncResult(run_id=run_id, project=project, planned=windows)
+        self._requests_before_run = requests_before = self.client.request_count
         try:
-            with closing(self._reads_in_order(plan.windows)) as reads:
-                for number, read in enumerate(reads, start=1):
-                    report = self.commit_window(project, run_id, read)
-                    result.windows.append(report)
-                    self._note_new_fields(result, report)
-                    result.minimum_requests += sum(
-                        max(1, -(-rows // self.client.settings.page_size)) for rows in report.rows.values()
-                    )
-                    self.wh.set_request_count(run_id, self.client.request_count - requests_before)
-                    self.progress(SyncEvent("window_done", number, len(plan.windows), read.window, report))
-            for _ in range(self.max_reconcile_rounds):
-                stale = self.reconcile(project, plan.windows)
-                if not stale:
-                    break
-                for window in stale:
-                    report = self.sync_window(project, run_id, window)
-                    result.windows.append(report)
-                    self._note_new_fields(result, report)
-                    result.resynced += 1
-            else:
-                stale = self.reconcile(project, plan.windows)
-                if stale:
-                    log.warning("%d window(s) still differ from the platform's counts: %s",
-                                len(stale), ", ".join(str(w) for w in stale))  # fmt: skip
-            result.catalog_rows = self.refresh_catalogs(project, run_id)
-            self.progress(SyncEvent("catalogs_done", len(plan.windows), len(plan.windows)))
+            yield result
         except BaseException as exc:
             result.request_count = self.client.request_count - requests_before
             self.wh.finish_run(
@@ -259,23 +256,86 @@ class Syncer:
             raise
         result.request_count = self.client.request_count - requests_before
         self.wh.finish_run(run_id, request_count=result.request_count)
-        result.elapsed_s = (datetime.now(UTC) - started).total_seconds()
+        result.elapsed_s = time.perf_counter() - started
+
+    def run(
+        self,
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        lookback: timedelta = DEFAULT_LOOKBACK,
+        now: datetime | None = None,
+        reconcile: bool = True,
+        refresh_catalogs: bool = True,
+    ) -> SyncResult:
+        """Sync the planned day windows (see ``plan_windows``) in one run; then, if asked, reconcile them with the
+        platform's counts (re-reading windows that changed) and replace the catalogs."""
+        now = now or datetime.now(UTC)
+        plan = plan_windows(
+            self.wh, self.project, tz_name=self.tz_name, start=start, end=end, lookback=lookback, now=now
+        )
+        log.info("sync of %s: %d window(s): %s", self.project, len(plan.windows), plan.reason)
+        with self._run(plan.windows) as result:
+            self.progress(SyncEvent("planned", 0, len(plan.windows)))
+            with closing(self._reads_in_order(plan.windows)) as reads:
+                for number, read in enumerate(reads, start=1):
+                    report = self._commit_into(result, read)
+                    result.minimum_requests += sum(
+                        max(1, -(-rows // self.client.settings.page_size)) for rows in report.rows.values()
+                    )
+                    self.wh.set_request_count(result.run_id, self.client.request_count - self._requests_before_run)
+                    self.progress(SyncEvent("window_done", number, len(plan.windows), read.window, report))
+            if reconcile:
+                self._reconcile_into(result, plan.windows, resync=True)
+            if refresh_catalogs:
+                result.catalog_rows = self._replace_catalogs(result.run_id)
+                self.progress(SyncEvent("catalogs_done", len(plan.windows), len(plan.windows)))
         return result
 
-    @staticmethod
-    def _note_new_fields(result: SyncResult, report: WindowReport) -> None:
-        """Warn once per run about each field the API sends that the contract does not know (kept in `extra`)."""
+    def reconcile(self, start: date, end: date, *, resync: bool = True) -> SyncResult:
+        """Compare the warehouse's message counts for the days ``start`` to ``end`` with the platform's counts now,
+        in one run; with ``resync``, read the windows that differ again (up to ``max_reconcile_rounds`` times).
+        ``result.stale`` lists the windows that still differ."""
+        windows = day_windows(start, end, zone(self.tz_name))
+        with self._run(windows) as result:
+            self._reconcile_into(result, windows, resync=resync)
+        return result
+
+    def refresh_catalogs(self) -> SyncResult:
+        """Replace the catalogs (labels, groups, experiments and their session counts) whole, in one run."""
+        with self._run([]) as result:
+            result.catalog_rows = self._replace_catalogs(result.run_id)
+        return result
+
+    def _commit_into(self, result: SyncResult, read: WindowRead) -> WindowReport:
+        report = self.commit_window(result.run_id, read)
+        result.windows.append(report)
         for entity, names in report.new_fields.items():
+            # Warn once per run about each field the API sends that the descriptions do not know.
             seen = set(result.new_fields.get(entity, ()))
             fresh = names - seen
             if fresh:
                 log.warning("the API sends %s field(s) this version does not know: %s; they are kept in "
                             "raw.%s.extra", entity, ", ".join(sorted(fresh)), entity)  # fmt: skip
                 result.new_fields[entity] = sorted(seen | fresh)
+        return report
 
-    def sync_window(self, project: str, run_id: str, window: Window) -> WindowReport:
-        """Read the window's three entities until they agree with the platform's own counts, then commit."""
-        return self.commit_window(project, run_id, self.read_window(window))
+    def _reconcile_into(self, result: SyncResult, windows: list[Window], *, resync: bool) -> None:
+        stale = self.stale_windows(windows)
+        rounds = self.max_reconcile_rounds if resync else 0
+        for _ in range(rounds):
+            if not stale:
+                break
+            for window in stale:
+                self._commit_into(result, self.read_window(window))
+                result.resynced += 1
+            stale = self.stale_windows(windows)
+        if stale:
+            log.warning("%d window(s) differ from the platform's counts: %s",
+                        len(stale), ", ".join(str(w) for w in stale))  # fmt: skip
+        result.stale = stale
+
+    # ---- one window ----------------------------------------------------------------------------------------
 
     def _reads_in_order(self, windows: list[Window]) -> Iterator[WindowRead]:
         """``read_window`` of every window, in order; with read-ahead, window n+1 is read in a worker thread
@@ -305,40 +365,38 @@ class Syncer:
             self._cancel_reads.clear()
 
     def read_window(self, window: Window) -> WindowRead:
-        """The window's three entities, read again while they disagree with the platform's own counts."""
+        """The window's entities, read again while they disagree with the platform's own counts."""
+        started = time.perf_counter()
         requests_before = self.client.request_count
         pages = passes = splits = 0
         for attempt in range(1, self.max_verify_rounds + 1):
-            extractions: dict[str, Extraction] = {
-                "messages": self._extract(MESSAGES, window, self._messages_query),
-                "sessions": self._extract(SESSIONS, window, self._sessions_query),
-                "clients": self._extract(CLIENTS, window, self._clients_query),
-            }
+            extractions = {name: self._extract(entity, window) for name, entity in ENTITIES.items()}
             pages += sum(ex.pages for ex in extractions.values())
             passes += sum(ex.passes for ex in extractions.values())
             splits += sum(ex.splits for ex in extractions.values())
             # Asked after every read: rows that arrived while a later entity was paged show up here.
             api_totals = self._platform_totals(window)
-            loaded = {entity: extractions[entity].table.num_rows for entity in api_totals}
-            if loaded == api_totals:
+            read = {entity: extractions[entity].table.num_rows for entity in api_totals}
+            if read == api_totals:
                 break
             log.info("%s: read %s, the platform now counts %s (round %d of %d)",
-                     window, loaded, api_totals, attempt, self.max_verify_rounds)  # fmt: skip
+                     window, read, api_totals, attempt, self.max_verify_rounds)  # fmt: skip
         else:
             # The platform's statistics and its lists may disagree for reasons of their own; the window is
             # still a consistent read, and the end-of-run reconciliation and the next lookback look again.
-            log.warning("%s: loaded %s but the platform's statistics say %s", window, loaded, api_totals)
+            log.warning("%s: read %s but the platform's statistics say %s", window, read, api_totals)
         return WindowRead(window, extractions, api_totals, pages, passes, splits,
-                          self.client.request_count - requests_before)  # fmt: skip
+                          self.client.request_count - requests_before, time.perf_counter() - started)  # fmt: skip
 
-    def commit_window(self, project: str, run_id: str, read: WindowRead) -> WindowReport:
+    def commit_window(self, run_id: str, read: WindowRead) -> WindowReport:
         """The read window's rows and its done record in one transaction, then the platform's daily counts."""
         window, extractions, api_totals = read.window, read.extractions, read.api_totals
-        with self.wh.window_load(project, WINDOW_ENTITIES, window.start, window.end, run_id) as load:
+        started = time.perf_counter()
+        with self.wh.window_load(self.project, WINDOW_ENTITIES, window.start, window.end, run_id) as transaction:
             for entity, extraction in extractions.items():
-                load.add(entity, extraction.table)
+                transaction.add(entity, extraction.table)
         self.wh.upsert_daily_stats(
-            project,
+            self.project,
             run_id,
             [
                 {"metric": metric, "day": window.day, "value": value, "tz_offset_minutes": self._offset(window)}
@@ -354,19 +412,21 @@ class Syncer:
             requests=read.requests,
             api_totals=api_totals,
             new_fields={entity: names for entity, ex in extractions.items()
-                        if (names := unknown_field_names(ex.table, CONTRACTS[entity]))},  # fmt: skip
+                        if (names := unknown_field_names(ex.table, ENTITIES[entity]))},  # fmt: skip
+            read_seconds=read.seconds,
+            load_seconds=time.perf_counter() - started,
         )
 
-    def reconcile(self, project: str, windows: list[Window]) -> list[Window]:
-        """Windows of this run whose message count in the warehouse differs from the platform's count now.
+    def stale_windows(self, windows: list[Window]) -> list[Window]:
+        """Windows whose message count in the warehouse differs from the platform's count now.
 
         Rows can arrive in a window after it was committed (late ingestion, or while later windows were
-        read).  One statistics request over the run's whole range, in UTC hours, finds them; windows whose
+        read).  One statistics request over the whole range, in UTC hours, finds them; windows whose
         bounds are not whole UTC hours are asked one by one.
         """
         if not windows:
             return []
-        loaded = self.wh.message_counts(project, [(w.start, w.end) for w in windows])
+        loaded = self.wh.message_counts(self.project, [(w.start, w.end) for w in windows])
         hourly = all(w.start.minute == 0 == w.end.minute and w.start.second == 0 == w.end.second for w in windows)
         platform: dict[Window, int] = {}
         if hourly:
@@ -385,25 +445,14 @@ class Syncer:
                      w, loaded.get((w.start, w.end), 0), platform[w])  # fmt: skip
         return stale
 
-    def _extract(
-        self,
-        contract: EntityContract,
-        window: Window,
-        query: Callable[[datetime, datetime], Iterator[PageLike]],
-    ) -> Extraction:
-        extraction = extract(query, window.start, window.end, contract, max_passes=self.max_passes)
-        log.debug("%s %s: %d rows in %d pages", window, contract.name, extraction.table.num_rows, extraction.pages)
+    def _extract(self, entity: Entity, window: Window) -> Extraction:
+        def query(start: datetime, end: datetime) -> Iterator[PageLike]:
+            filters = [DateTimeRange.window(entity.window_filter, start, end)]
+            return self._unless_cancelled(self.client.paginate(entity.operation, filters=filters, **entity.params))
+
+        extraction = extract(query, window.start, window.end, entity, max_passes=self.max_passes)
+        log.debug("%s %s: %d rows in %d pages", window, entity.name, extraction.table.num_rows, extraction.pages)
         return extraction
-
-    def _messages_query(self, start: datetime, end: datetime) -> Iterator[PageLike]:
-        return self._unless_cancelled(self.client.iter_messages([message_time(start, end)]))
-
-    def _sessions_query(self, start: datetime, end: datetime) -> Iterator[PageLike]:
-        return self._unless_cancelled(self.client.iter_sessions([message_time(start, end)], with_labels=True))
-
-    def _clients_query(self, start: datetime, end: datetime) -> Iterator[PageLike]:
-        filters = [DateTimeRange.window("CLIENT_LAST_ACTIVITY_TIME", start, end)]
-        return self._unless_cancelled(self.client.iter_clients(filters))
 
     def _unless_cancelled(self, pages: Iterator[PageLike]) -> Iterator[PageLike]:
         """The pages, but no further request once the run has called off its read-ahead."""
@@ -433,9 +482,9 @@ class Syncer:
         offset = window.start.astimezone(zone(self.tz_name)).utcoffset() or timedelta(0)
         return int(offset.total_seconds() // 60)
 
-    def refresh_catalogs(self, project: str, run_id: str) -> dict[str, int]:
+    def _replace_catalogs(self, run_id: str) -> dict[str, int]:
         return self.wh.replace_catalogs(
-            project,
+            self.project,
             run_id,
             message_labels=self.client.list_message_labels(),
             label_groups=self.client.list_message_label_groups(),

@@ -19,7 +19,7 @@ from reporter_etl.api import (
     report_settings,
 )
 from reporter_etl.api.operations import OPERATIONS
-from reporter_etl.api.records import CLIENTS, MESSAGES, SESSIONS
+from reporter_etl.entities import CLIENTS, MESSAGES, SESSIONS
 from reporter_etl.simulator import Simulator, WorldConfig
 from tests.fixed_dates import TEST_END_DATE
 

@@ -9,9 +9,9 @@ import pytest
 
 from reporter_etl.api import (
     AuthenticationError,
+    ClientError,
     RateLimitedError,
     ReporterClient,
-    ReporterError,
     RetryPolicy,
     ServerError,
     Timeouts,
@@ -65,7 +65,7 @@ def test_paging_through_faults_returns_exactly_the_ground_truth(sim):
         (FaultConfig(server_error=1.0), ServerError, r"filter_messages: server error \(50[023] reporter\.internal"),
         (FaultConfig(rate_limit=1.0), RateLimitedError, r"filter_messages: rate limited \(429"),
         (FaultConfig(drop=1.0), TransportError, "filter_messages: the connection was dropped"),
-        (FaultConfig(drop_mid_body=1.0), ReporterError, "filter_messages: "),
+        (FaultConfig(drop_mid_body=1.0), ClientError, "filter_messages: "),
         (FaultConfig(html=1.0, html_ok_share=0.0), ServerError, "filter_messages: server error 502 with an HTML page"),
     ],
 )
@@ -109,7 +109,7 @@ def test_creating_writes_are_not_resent_after_a_server_error_but_are_after_429(s
         client.update_session_label(created["id"], "renamed", 2)
         client.delete_session_label(created["id"])
     sim.faults = None
-    with make_client(sim) as client, pytest.raises(ReporterError, match="not found"):
+    with make_client(sim) as client, pytest.raises(ClientError, match="not found"):
         client.get_session_label(created["id"])
 
 

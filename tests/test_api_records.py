@@ -6,14 +6,9 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pytest
 
-from reporter_etl.api.records import (
-    CLIENTS,
-    MESSAGES,
-    SESSIONS,
-    RecordContractError,
-    items_to_record_batch,
-    unknown_field_names,
-)
+from reporter_etl.api.records import items_to_record_batch, unknown_field_names
+from reporter_etl.entities import CLIENTS, MESSAGES, SESSIONS
+from reporter_etl.errors import RecordContractError
 
 
 def message(**overrides) -> dict:

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pytest
 
-from reporter_etl.api.records import MESSAGES
-from reporter_etl.extract import DriftError, extract
+from reporter_etl.entities import MESSAGES
+from reporter_etl.errors import DriftError
+from reporter_etl.extract import extract
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -3,15 +3,13 @@ world, configuration, the notebook reader and the command line."""
 
 from __future__ import annotations
 
-import argparse
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from reporter_etl.api import ReporterClient
 from reporter_etl.cli import main
-from reporter_etl.commands.models import build_models_after_sync
+from reporter_etl.etl import Settings, open_sync, sync_days
 from reporter_etl.models import (
     ConfigError,
     ModelError,
@@ -23,7 +21,6 @@ from reporter_etl.models import (
     sql_dir,
 )
 from reporter_etl.simulator import Simulator, WorldConfig
-from reporter_etl.sync import Syncer
 from reporter_etl.warehouse import Warehouse, open_readonly
 from tests.fixed_dates import TEST_END_DATE
 from tests.model_fixture import CONFIG, load_stage_one
@@ -118,24 +115,23 @@ def test_an_incremental_build_after_a_one_day_sync_equals_a_full_build(tmp_path:
         encoding="utf-8",
     )
     config = load_config(toml)
-    with Simulator(world, token=TOKEN) as sim, ReporterClient(sim.base_url, TOKEN) as client:
+    with Simulator(world, token=TOKEN) as sim:
+        settings = Settings(db_path=db, base_url=sim.base_url, token=TOKEN, timezone=config.timezone)
         first = TEST_END_DATE - timedelta(days=world.days - 1)
-        with Warehouse.open(db) as wh:
-            Syncer(client, wh, timezone=config.timezone).run(start=first, end=TEST_END_DATE, now=sim.world.now)
+        sync_days(settings, first, TEST_END_DATE)
         build_warehouse_models(db, config=config)
         before = snapshot(db)
         sim.advance(days=1)
-        args = argparse.Namespace(config=toml, timezone=config.timezone, db=str(db))
-        with Warehouse.open(db) as wh:
-            result = Syncer(client, wh, timezone=config.timezone).run(lookback=timedelta(days=2), now=sim.world.now)
-            line = build_models_after_sync(wh.con, result, args)
+        with open_sync(settings) as session:
+            result = session.sync_days(now=sim.world.now)
+            report = session.build_models(result, config=config)
             first_window = min(report.window.day for report in result.windows)
             # The precondition that makes this test bite: the sync re-loaded sessions that started before its
             # first window (resumed, or given a result late), so their start days must be rebuilt too.
-            earlier = wh.con.execute(
+            earlier = session.warehouse.con.execute(
                 "select count(*) from raw.sessions where _sync_run_id = ? "
                 "and timezone(?, start_time)::date < ?", [result.run_id, config.timezone, first_window]).fetchone()[0]
-    assert line is not None and "days" in line
+    assert report is not None and report.start is not None and report.start < first_window
     assert earlier > 0
     incremental = snapshot(db)
     assert incremental != before  # the new day arrived

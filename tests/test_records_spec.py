@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from reporter_etl.api.records import CLIENTS, MESSAGES, SESSIONS, EntityContract
+from reporter_etl.api.operations import operation
+from reporter_etl.entities import CLIENTS, MESSAGES, SESSIONS, Entity
 from tests.vendor_spec import legacy_spec
 
 # Objects the contract flattens into columns one level deep; anything else is kept whole.
@@ -42,8 +43,10 @@ def item_fields(schemas: dict[str, Any], page_schema: str, items_field: str) -> 
 
 @pytest.mark.parametrize(("contract", "page_schema"),
                          [(MESSAGES, "MessageData"), (SESSIONS, "SessionsData"), (CLIENTS, "ClientsData")])  # fmt: skip
-def test_contract_matches_the_openapi_item(schemas: dict[str, Any], contract: EntityContract, page_schema: str) -> None:
-    spec_fields = item_fields(schemas, page_schema, contract.api_items_field)
+def test_contract_matches_the_openapi_item(schemas: dict[str, Any], contract: Entity, page_schema: str) -> None:
+    items_field = operation(contract.operation).items_field
+    assert items_field is not None
+    spec_fields = item_fields(schemas, page_schema, items_field)
     ours = {column.api_field for column in contract.columns if column.api_field}
     assert spec_fields - ours == set(), "fields of the API the contract does not map"
     assert ours - spec_fields == set(), "contract fields the API does not describe"

@@ -12,6 +12,7 @@ import pytest
 
 from reporter_etl.api import ReporterClient
 from reporter_etl.api.config import RetryPolicy
+from reporter_etl.errors import ServerError
 from reporter_etl.simulator import FaultConfig, Simulator, WorldConfig
 from reporter_etl.sync import Syncer, plan_windows
 from reporter_etl.warehouse import Warehouse, open_readonly
@@ -186,7 +187,7 @@ def test_a_window_that_fails_is_not_recorded_and_the_next_run_completes_it(tmp_p
     db = tmp_path / "w.duckdb"
     with Simulator(config, token=TOKEN) as sim:
         sim.faults = FaultConfig(seed=1, server_error=1.0, operations=frozenset({"getClientDataByFilter"}))
-        with pytest.raises(Exception, match="filter_clients"):
+        with pytest.raises(ServerError, match="filter_clients"):
             sync(sim, db, start=first_day(config), end=END)
         con = open_readonly(db)
         try:

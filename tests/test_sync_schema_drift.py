@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from reporter_etl.api import ReporterClient
-from reporter_etl.api.errors import UnexpectedResponseError
+from reporter_etl.errors import UnexpectedResponseError
 from reporter_etl.simulator import Simulator, WorldConfig
 from reporter_etl.sync import Syncer
 from reporter_etl.warehouse import Warehouse, open_readonly

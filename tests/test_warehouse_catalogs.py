@@ -1,5 +1,6 @@
 from datetime import UTC, date, datetime, timedelta
 
+import duckdb
 import pytest
 
 from reporter_etl.warehouse import (
@@ -10,7 +11,7 @@ from reporter_etl.warehouse import (
     open_readonly,
     warehouse_status,
 )
-from tests.warehouse_rows import day, message, messages
+from tests.warehouse_rows import day, load_window, message, messages
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def test_catalog_refresh_is_one_transaction(wh):
     wh.replace_catalogs("p1", run, message_labels=[label(1, "price")], session_labels=[{"id": 5, "name": "a"}])
     # The second catalog fails inside the transaction (NOT NULL name), after the first was rewritten.
     bad = catalog_table("session_labels", [{"id": 6, "name": "b"}]).set_column(1, "name", [[None]])
-    with pytest.raises(Exception, match="name"):
+    with pytest.raises(duckdb.ConstraintException, match="name"):
         wh.replace_catalogs("p1", run, message_labels=[label(3, "new")], session_labels=bad)
     assert rows(wh, "SELECT label_id FROM raw.message_labels") == [(1,)]
     assert rows(wh, "SELECT label_id FROM raw.session_labels") == [(5,)]
@@ -104,7 +105,7 @@ def test_runs_history_and_status_summary(tmp_path):
         old = wh.begin_run("p1", run_id="run-1", requested_start=start, requested_end=end)
         wh.finish_run(old, status="failed", error_message="HTTP 401: the token was refused")
         run = wh.begin_run("p1", run_id="run-2", requested_start=start, requested_end=end)
-        wh.load_window("p1", start, end, run, {"messages": messages(message("q1"), message("q2"))})
+        load_window(wh, "p1", start, end, run, {"messages": messages(message("q1"), message("q2"))})
         wh.finish_run(run, request_count=7)
         with pytest.raises(ValueError, match="finishes as"):
             wh.finish_run(run, status="running")

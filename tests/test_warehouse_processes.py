@@ -7,6 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from reporter_etl.warehouse import (
@@ -17,7 +18,7 @@ from reporter_etl.warehouse import (
     current_writer,
     open_readonly,
 )
-from tests.warehouse_rows import day, many_messages, message, messages
+from tests.warehouse_rows import day, load_window, many_messages, message, messages
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -95,11 +96,11 @@ def test_read_only_open_works_when_no_writer(tmp_path):
         open_readonly(path)
     with Warehouse.open(path) as wh:
         run = wh.begin_run("p1")
-        wh.load_window("p1", *day(0), run, {"messages": messages(message("q1"))})
+        load_window(wh, "p1", *day(0), run, {"messages": messages(message("q1"))})
     first, second = open_readonly(path), open_readonly(path)
     assert first.execute("SELECT question_id FROM raw.messages").fetchall() == [("q1",)]
     assert second.execute("SELECT count(*) FROM meta.sync_state").fetchall() == [(1,)]
-    with pytest.raises(Exception, match="read-only"):
+    with pytest.raises(duckdb.InvalidInputException, match="read-only"):
         first.execute("DELETE FROM raw.messages")
     first.close()
     second.close()
@@ -132,7 +133,7 @@ def test_a_writer_waits_for_a_reader_then_says_who_blocks_it(tmp_path):
 KILLED_AT_COMMIT = """
     import logging, os, signal, sys
     from reporter_etl.warehouse import Warehouse
-    from tests.warehouse_rows import day, many_messages
+    from tests.warehouse_rows import day, load_window, many_messages
 
     class KillBeforeCommit(logging.Handler):
         # The loader logs this after every statement of the window ran, just before COMMIT.
@@ -142,15 +143,15 @@ KILLED_AT_COMMIT = """
 
     wh = Warehouse.open(sys.argv[1])
     run = wh.begin_run("p1", run_id="run-killed")
-    wh.load_window("p1", *day(0), run, {"messages": many_messages(0, 3000, day(0)[0], question="committed")})
+    load_window(wh, "p1", *day(0), run, {"messages": many_messages(0, 3000, day(0)[0], question="committed")})
     print("window 0 committed", flush=True)
     logger = logging.getLogger("reporter_etl.warehouse.load")
     logger.setLevel(logging.DEBUG)
     logger.addHandler(KillBeforeCommit())
-    with wh.window_load("p1", ["messages"], *day(1), run) as load:
+    with wh.window_load("p1", ["messages"], *day(1), run) as transaction:
         # Re-reads window 0's keys with new text (so a torn commit would show) and adds 40k new rows.
-        load.add("messages", many_messages(0, 3000, day(0)[0], question="torn"))
-        load.add("messages", many_messages(10_000, 40_000, day(1)[0], question="torn"))
+        transaction.add("messages", many_messages(0, 3000, day(0)[0], question="torn"))
+        transaction.add("messages", many_messages(10_000, 40_000, day(1)[0], question="torn"))
     print("not reached", flush=True)
 """
 
@@ -165,13 +166,13 @@ def test_sigkill_inside_the_window_transaction_leaves_the_file_consistent(tmp_pa
         con = wh.con
         assert con.execute("SELECT question, count(*) FROM raw.messages GROUP BY 1").fetchall() == [("committed", 3000)]
         assert con.execute("SELECT count(*) FROM raw.message_label_links").fetchall() == [(3000,)]
-        assert [(r.window_start, r.window_end) for r in wh.window_records("p1")] == [day(0)]
+        assert [(r.window_start, r.window_end) for r in wh.window_states("p1")] == [day(0)]
         (killed,) = wh.runs("p1")
         assert killed.run_id == "run-killed" and killed.status == RUN_INTERRUPTED
         assert killed.rows_per_entity == {"messages": 3000}
         # The next run loads the window that was lost.
         run = wh.begin_run("p1")
-        wh.load_window("p1", *day(1), run, {"messages": many_messages(10_000, 100, day(1)[0])})
+        load_window(wh, "p1", *day(1), run, {"messages": many_messages(10_000, 100, day(1)[0])})
         assert wh.done_windows("p1", ["messages"]) == [day(0), day(1)]
 
 
@@ -179,7 +180,7 @@ LOAD_FOREVER = """
     import sys
     from datetime import timedelta
     from reporter_etl.warehouse import Warehouse
-    from tests.warehouse_rows import DAY, many_messages
+    from tests.warehouse_rows import DAY, load_window, many_messages
 
     wh = Warehouse.open(sys.argv[1])
     run = wh.begin_run("p1")
@@ -188,7 +189,7 @@ LOAD_FOREVER = """
         start = DAY + timedelta(hours=i)
         # Each window also re-reads the previous one's keys, as a lookback does.
         batch = many_messages(max(i - 1, 0) * 5000, 10_000 if i else 5000, start)
-        wh.load_window("p1", start, start + timedelta(hours=1), run, {"messages": batch})
+        load_window(wh, "p1", start, start + timedelta(hours=1), run, {"messages": batch})
         print(f"committed {i}", flush=True)
         i += 1
 """
@@ -203,7 +204,7 @@ def test_sigkill_at_an_arbitrary_moment_never_leaves_half_a_window(tmp_path):
         child.send_signal(signal.SIGKILL)
         child.wait()
     with Warehouse.open(path, lock_timeout=5) as wh:
-        records = wh.window_records("p1", "messages")
+        records = wh.window_states("p1", "messages")
         assert len(records) >= 3
         # Every message belongs to a recorded window, and every row_count matches the keys loaded for it.
         expected_keys = 5000 * len(records)  # window i holds keys (i-1)*5000 .. (i+1)*5000-1

@@ -1,7 +1,7 @@
 import duckdb
 import pytest
 
-from reporter_etl.api.records import CONTRACTS
+from reporter_etl.entities import ENTITIES
 from reporter_etl.warehouse import (
     SCHEMA_VERSION,
     SchemaVersionError,
@@ -37,9 +37,9 @@ def test_schema_creation_is_idempotent_and_versioned(tmp_path):
     assert {f"raw.{t}" for t in RAW_TABLES} | {"meta.sync_state", "meta.sync_runs", "meta.schema_version"} == first
 
 
-@pytest.mark.parametrize("entity", sorted(CONTRACTS))
+@pytest.mark.parametrize("entity", sorted(ENTITIES))
 def test_raw_tables_follow_the_column_contract(tmp_path, entity):
-    contract = CONTRACTS[entity]
+    contract = ENTITIES[entity]
     with Warehouse.open(tmp_path / "w.duckdb") as wh:
         wh.con.register("contract", contract.schema.empty_table())
         expected = [(name, kind) for name, kind, *_ in wh.con.execute("DESCRIBE contract").fetchall()]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from reporter_etl.api.records import CLIENTS, MESSAGES, SESSIONS, EntityContract
+from reporter_etl.entities import CLIENTS, MESSAGES, SESSIONS, Entity
+from reporter_etl.warehouse import Warehouse, WindowLoaded
 
 DAY = datetime(2024, 5, 1, tzinfo=UTC)
 ONE_DAY = timedelta(days=1)
@@ -19,7 +21,7 @@ def day(n: int) -> tuple[datetime, datetime]:
     return DAY + n * ONE_DAY, DAY + (n + 1) * ONE_DAY
 
 
-def _blank(contract: EntityContract) -> dict[str, Any]:
+def _blank(contract: Entity) -> dict[str, Any]:
     return {name: None for name in contract.schema.names}
 
 
@@ -82,7 +84,7 @@ def client(
     return row
 
 
-def table(contract: EntityContract, rows: list[dict[str, Any]]) -> pa.Table:
+def table(contract: Entity, rows: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=contract.schema)
 
 
@@ -120,3 +122,14 @@ def many_messages(
         labels=pa.array([[message_label(int(i % 3) + 1)] for i in numbers], MESSAGES.schema.field("labels").type),
     )
     return pa.table(columns, schema=MESSAGES.schema)
+
+
+def load_window(
+    wh: Warehouse, project: str, start: datetime, end: datetime, run_id: str, tables: Mapping[str, pa.Table]
+) -> WindowLoaded:
+    """Every entity of ``tables`` staged and committed as one window."""
+    with wh.window_load(project, tables.keys(), start, end, run_id) as transaction:
+        for entity, data in tables.items():
+            transaction.add(entity, data)
+    assert transaction.loaded is not None
+    return transaction.loaded

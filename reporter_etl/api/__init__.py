@@ -1,21 +1,7 @@
-"""Typed client of the Tovie Platform (JAICP) Reporter API, and the JSON → Arrow column contract."""
+"""Typed client of the Tovie Platform (JAICP) Reporter API, and its items as Arrow (``records``)."""
 
 from reporter_etl.api.client import ReporterClient, report_settings
 from reporter_etl.api.config import RetryPolicy, Timeouts
-from reporter_etl.api.errors import (
-    ApiError,
-    AuthenticationError,
-    BadRequestError,
-    ConfigurationError,
-    NotFoundError,
-    RateLimitedError,
-    RecordContractError,
-    ReporterError,
-    ReportTaskError,
-    ServerError,
-    TransportError,
-    UnexpectedResponseError,
-)
 from reporter_etl.api.filters import (
     Checkbox,
     Composite,
@@ -30,11 +16,25 @@ from reporter_etl.api.filters import (
 )
 from reporter_etl.api.paging import Page
 from reporter_etl.api.transport import BearerTransport, LegacyTokenPathTransport
+from reporter_etl.errors import (
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    ClientError,
+    ConfigurationError,
+    NotFoundError,
+    RateLimitedError,
+    RecordContractError,
+    ReportTaskError,
+    ServerError,
+    TransportError,
+    UnexpectedResponseError,
+)
 
 __all__ = [
-    "ApiError", "AuthenticationError", "BadRequestError", "BearerTransport", "Checkbox", "Composite",
+    "ApiError", "AuthenticationError", "BadRequestError", "BearerTransport", "ClientError", "Checkbox", "Composite",
     "CompositeOption", "ConfigurationError", "CustomFieldsInResponse", "DateTimeRange", "LegacyTokenPathTransport",
     "NotFoundError", "NumericRange", "Page", "Radio", "RateLimitedError", "RecordContractError", "ReportTaskError",
-    "ReporterClient", "ReporterError", "RetryPolicy", "ServerError", "Text", "Timeouts", "TransportError", "Tree",
+    "ReporterClient", "RetryPolicy", "ServerError", "Text", "Timeouts", "TransportError", "Tree",
     "UnexpectedResponseError", "message_time", "report_settings",
 ]  # fmt: skip

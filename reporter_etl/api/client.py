@@ -21,12 +21,12 @@ from typing import Any
 from urllib.parse import quote
 
 from reporter_etl.api import config as cfg
-from reporter_etl.api.errors import ReportTaskError
 from reporter_etl.api.filters import FilterLike, format_api_date, format_api_datetime, serialize_filters
 from reporter_etl.api.http import HttpSender, dumps
 from reporter_etl.api.operations import Operation, operation
 from reporter_etl.api.paging import Page, iterate_pages
 from reporter_etl.api.transport import LegacyTokenPathTransport, Transport
+from reporter_etl.errors import ReportTaskError
 
 log = logging.getLogger(__name__)
 
@@ -199,16 +199,16 @@ class ReporterClient:
         return iterate_pages(op, fetch, size, first_page)
 
     def iter_messages(self, filters: Filters = None, *, size: int | None = None) -> Iterator[Page]:
-        """Pages of ``messages/filter`` (ExtendedMessage items; contract ``records.MESSAGES``)."""
+        """Pages of ``messages/filter`` (ExtendedMessage items; ``entities.MESSAGES``)."""
         return self.paginate("filter_messages", filters=filters, size=size)
 
     def iter_sessions(self, filters: Filters = None, with_labels: bool = True, *,
                       size: int | None = None) -> Iterator[Page]:  # fmt: skip
-        """Pages of ``sessions/filter`` (SessionInfo items; contract ``records.SESSIONS``)."""
+        """Pages of ``sessions/filter`` (SessionInfo items; ``entities.SESSIONS``)."""
         return self.paginate("filter_sessions", filters=filters, size=size, with_labels=with_labels)
 
     def iter_clients(self, filters: Filters = None, *, size: int | None = None) -> Iterator[Page]:
-        """Pages of ``clients/filter`` (ClientExtendedInfo items; contract ``records.CLIENTS``)."""
+        """Pages of ``clients/filter`` (ClientExtendedInfo items; ``entities.CLIENTS``)."""
         return self.paginate("filter_clients", filters=filters, size=size)
 
     # ---- statistics ------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from reporter_etl.api.errors import ConfigurationError
+from reporter_etl.errors import ConfigurationError
 
 TOKEN_ENV = "REPORTER_TOKEN"
 BASE_URL_ENV = "REPORTER_BASE_URL"

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 import orjson
@@ -28,7 +28,10 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from reporter_etl.api.config import ClientSettings
-from reporter_etl.api.errors import (
+from reporter_etl.api.operations import Operation, ResponseKind, Retry
+from reporter_etl.api.redaction import redact
+from reporter_etl.api.transport import Transport
+from reporter_etl.errors import (
     ApiError,
     AuthenticationError,
     BadRequestError,
@@ -38,11 +41,10 @@ from reporter_etl.api.errors import (
     TransportError,
     UnexpectedResponseError,
 )
-from reporter_etl.api.operations import Operation, ResponseKind, Retry
-from reporter_etl.api.redaction import redact
-from reporter_etl.api.transport import Transport
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 _NOT_CONNECTED = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.NameResolutionError,
                   ConnectionRefusedError)  # fmt: skip
@@ -161,18 +163,29 @@ class HttpSender:
         if body is not None:
             all_headers["Content-Type"] = "application/json"
         params = list(target.query) + list(query)
+
+        def attempt_once(attempt: int) -> Response | _Failure:
+            outcome = self._attempt(op, target.url, target.display, params, all_headers, body, attempt)
+            if (isinstance(outcome, _Failure) and op.delete_missing_ok and attempt > 1
+                    and isinstance(outcome.error, NotFoundError)):  # fmt: skip
+                log.info("%s: already gone on attempt %d, so an earlier attempt did it", op.name, attempt)
+                return Response(200, "", b"", None)
+            return outcome
+
+        return self._with_retries(op, attempt_once)
+
+    def _with_retries(self, op: Operation, attempt_once: Callable[[int], _T | _Failure]) -> _T:
+        """Call ``attempt_once(n)`` for n = 1, 2, ... until it returns a result, waiting between attempts as the
+        retry policy says, while the failure is retryable and the operation safe to send again."""
         policy = self.settings.retry
         attempt = 0
         while True:
             attempt += 1
-            outcome = self._attempt(op, target.url, target.display, params, all_headers, body, attempt)
-            if isinstance(outcome, Response):
+            outcome = attempt_once(attempt)
+            if not isinstance(outcome, _Failure):
                 return outcome
             failure = outcome
             may_retry = failure.retryable and (op.retry is Retry.ALWAYS or failure.unsent)
-            if op.delete_missing_ok and attempt > 1 and isinstance(failure.error, NotFoundError):
-                log.info("%s: already gone on attempt %d, so an earlier attempt did it", op.name, attempt)
-                return Response(200, "", b"", None)
             if not may_retry or attempt >= policy.max_attempts:
                 error = failure.error
                 if isinstance(error, ApiError | TransportError) and attempt > 1:
@@ -227,26 +240,18 @@ class HttpSender:
                     text = orjson.loads(content)
             return Response(status, content_type, content, text)
         if _looks_like_html(content_type, content):
-            return _Failure(
-                UnexpectedResponseError(
-                    f"{op.name}: the server answered {status} with an HTML page where the spec says JSON "
-                    f"(a proxy or login page in front of the API?)",
-                    operation=op.name, status=status,
-                ),
-                retryable=False,
-            )  # fmt: skip
+            problem = (f"the server answered {status} with an HTML page where the spec says JSON (a proxy or login "
+                       f"page in front of the API?)")  # fmt: skip
+            return _Failure(UnexpectedResponseError(f"{op.name}: {problem}", operation=op.name, status=status),
+                            retryable=False)  # fmt: skip
         try:
             data = orjson.loads(content)
         except orjson.JSONDecodeError as exc:
             # JSON announced but unreadable: most likely a body cut short by a dropped connection.
-            return _Failure(
-                UnexpectedResponseError(
-                    f"{op.name}: {status} response is not valid JSON ({_describe_body(content_type, content)}: "
-                    f"{exc.msg} at byte {exc.pos})",
-                    operation=op.name, status=status,
-                ),
-                retryable=True,
-            )  # fmt: skip
+            problem = (f"{status} response is not valid JSON ({_describe_body(content_type, content)}: {exc.msg} at "
+                       f"byte {exc.pos})")  # fmt: skip
+            return _Failure(UnexpectedResponseError(f"{op.name}: {problem}", operation=op.name, status=status),
+                            retryable=True)  # fmt: skip
         return Response(status, content_type, content, data)
 
     def _error(
@@ -311,39 +316,30 @@ class HttpSender:
         """
         absolute = urljoin(self.transport.base_url + "/", url)
         op = Operation(name, name, "GET", url, "empty")
-        policy = self.settings.retry
         partial = destination.with_name(destination.name + ".part")
-        attempt = 0
-        while True:
-            attempt += 1
+
+        def attempt_once(attempt: int) -> int | _Failure:
             self.request_count += 1
             self.requests_by_operation[name] += 1
-            failure: _Failure | None = None
             try:
                 with self.session.get(absolute, stream=True, timeout=self.settings.timeouts.as_requests(),
                                       headers={"Accept": "*/*"}) as raw:  # fmt: skip
                     if raw.status_code != 200:
-                        failure = self._error(op, raw.status_code, raw.headers.get("Content-Type", ""), raw.content,
-                                              raw.headers.get("Retry-After"))  # fmt: skip
-                    else:
-                        written = 0
-                        with partial.open("wb") as out:
-                            for chunk in raw.iter_content(chunk_size=1 << 16):
-                                out.write(chunk)
-                                written += len(chunk)
-                        partial.replace(destination)
-                        return written
+                        return self._error(op, raw.status_code, raw.headers.get("Content-Type", ""), raw.content,
+                                           raw.headers.get("Retry-After"))  # fmt: skip
+                    written = 0
+                    with partial.open("wb") as out:
+                        for chunk in raw.iter_content(chunk_size=1 << 16):
+                            out.write(chunk)
+                            written += len(chunk)
+                    partial.replace(destination)
+                    return written
             except requests.RequestException as exc:
-                failure = self._transport_failure(op, exc)
+                return self._transport_failure(op, exc)
             finally:
                 partial.unlink(missing_ok=True)
-            assert failure is not None
-            if not failure.retryable or attempt >= policy.max_attempts:
-                raise failure.error
-            self.retry_count += 1
-            delay = policy.delay(attempt, failure.retry_after, self._rng)
-            log.info("%s; retrying in %.2fs", failure.error, delay)
-            self._sleep(delay)
+
+        return self._with_retries(op, attempt_once)
 
 
 def dumps(value: Any) -> bytes:

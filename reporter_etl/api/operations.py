@@ -57,7 +57,7 @@ class Operation:
     body_required: bool = False
     retry: Retry = Retry.ALWAYS
     items_field: str | None = None  # for paged operations: the list field of the response
-    entity: str | None = None  # the records.py contract its items follow, if any
+    entity: str | None = None  # the reporter_etl.entities description its items follow, if any
     delete_missing_ok: bool = False  # a 404 on a retried DELETE means the first attempt did it
 
     @property

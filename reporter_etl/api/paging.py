@@ -11,8 +11,9 @@ from typing import Any
 import pyarrow as pa
 
 from reporter_etl.api import records
-from reporter_etl.api.errors import RecordContractError, UnexpectedResponseError
 from reporter_etl.api.operations import Operation
+from reporter_etl.entities import ENTITIES
+from reporter_etl.errors import RecordContractError, UnexpectedResponseError
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ class Page:
     total_count: int
     items: list[dict[str, Any]]
     body: dict[str, Any] = field(repr=False)
-    entity: str | None = None  # the records.py contract the items follow, when there is one
+    entity: str | None = None  # the reporter_etl.entities description the items follow, when there is one
 
     @property
     def is_last(self) -> bool:
@@ -38,12 +39,12 @@ class Page:
         return self.body.get("filterSetId")
 
     def to_record_batch(self) -> pa.RecordBatch:
-        """The items as Arrow with the entity's fixed column contract (records.py)."""
+        """The items as Arrow with the entity's column contract (reporter_etl.entities)."""
         if self.entity is None:
             raise ValueError(f"{self.operation} pages have no column contract; use .items")
         try:
-            return records.items_to_record_batch(self.items, records.CONTRACTS[self.entity])
-        except records.RecordContractError as exc:
+            return records.items_to_record_batch(self.items, ENTITIES[self.entity])
+        except RecordContractError as exc:
             message = f"{self.operation} page {self.page_num}: {exc}"
             raise RecordContractError(message, operation=self.operation) from None
 

@@ -1,12 +1,10 @@
-"""The column contract between the Reporter API and the warehouse.
+"""API items → Arrow batches of an entity's column contract (described in ``reporter_etl.entities``).
 
 Each paged entity of the API (ExtendedMessage from ``messages/filter``, SessionInfo from ``sessions/filter``,
-ClientExtendedInfo from ``clients/filter``) becomes Arrow record batches with exactly the schema below,
+ClientExtendedInfo from ``clients/filter``) becomes Arrow record batches with exactly its ``Entity.schema``,
 whatever the page held.  Nested objects are flattened into typed columns where SQL users filter on them
-(client, nlpInfo, operatorInfo); free-form JSON objects are kept as JSON text; label lists become LIST<STRUCT>.
-Fields the contract does not know are never dropped: they are gathered per row into the ``extra`` JSON column.
-
-Column names are snake_case; ``api_field`` below says which response field each one comes from.
+(client, nlpInfo, operatorInfo); free-form JSON is kept as JSON text; label lists become LIST<STRUCT>.
+Fields the description does not know are never dropped: they are gathered per row into the ``extra`` JSON column.
 """
 
 from __future__ import annotations
@@ -19,153 +17,12 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-TS = pa.timestamp("ms", tz="UTC")
+# The descriptions are re-exported for bench/, which imports them from here; new code imports reporter_etl.entities.
+from reporter_etl.entities import CLIENTS, MESSAGE_LABEL, MESSAGES, SESSION_LABEL, SESSIONS, TS, Column, Entity
+from reporter_etl.errors import RecordContractError
 
-MESSAGE_LABEL = pa.struct(
-    [
-        ("id", pa.int64()),
-        ("name", pa.string()),
-        ("priority", pa.int32()),
-        ("group_id", pa.int64()),
-        ("group_name", pa.string()),
-        ("group_priority", pa.int32()),
-    ]
-)
-SESSION_LABEL = pa.struct([("id", pa.int64()), ("name", pa.string()), ("priority", pa.int32())])
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: pa.DataType
-    api_field: str  # dotted path in the API object; "" for derived columns
-    nullable: bool = True
-
-
-@dataclass(frozen=True)
-class EntityContract:
-    name: str
-    api_items_field: str  # the list field of the page body: "messages", "sessions", "clients"
-    key: tuple[str, ...]  # natural key inside one project
-    columns: tuple[Column, ...]
-
-    @property
-    def schema(self) -> pa.Schema:
-        return pa.schema([pa.field(c.name, c.type, nullable=c.nullable) for c in self.columns])
-
-    @property
-    def known_top_level_fields(self) -> frozenset[str]:
-        return frozenset(c.api_field.split(".")[0] for c in self.columns if c.api_field)
-
-
-MESSAGES = EntityContract(
-    name="messages",
-    api_items_field="messages",
-    key=("project_short_name", "question_id"),
-    columns=(
-        Column("question_id", pa.string(), "questionId", nullable=False),
-        Column("session_id", pa.string(), "sessionId", nullable=False),
-        Column("project_short_name", pa.string(), "projectShortName", nullable=False),
-        Column("channel_type", pa.string(), "channelType", nullable=False),
-        Column("bot_id", pa.string(), "botId", nullable=False),
-        Column("client_id", pa.string(), "client.id", nullable=False),
-        Column("client_first_name", pa.string(), "client.firstName"),
-        Column("client_last_name", pa.string(), "client.lastName"),
-        Column("client_username", pa.string(), "client.username"),
-        Column("session_start_time", TS, "sessionStartTime", nullable=False),
-        Column("message_time", TS, "timestamp", nullable=False),
-        Column("is_livechat", pa.bool_(), "isLivechat", nullable=False),
-        Column("question", pa.string(), "question"),
-        Column("text_answer", pa.string(), "textAnswer"),
-        Column("event", pa.string(), "event"),
-        Column("operator_id", pa.string(), "operatorInfo.id"),
-        Column("operator_first_name", pa.string(), "operatorInfo.firstName"),
-        Column("operator_last_name", pa.string(), "operatorInfo.lastName"),
-        Column("operator_photo_url", pa.string(), "operatorInfo.photoUrl"),
-        Column("operator_channel_type", pa.string(), "operatorInfo.channelType"),
-        Column("nlp_class", pa.string(), "nlpInfo.nlpClass"),
-        Column("nlp_state", pa.string(), "nlpInfo.nlpState"),
-        Column("nlp_from_state", pa.string(), "nlpInfo.fromState"),
-        Column("nlp_pattern", pa.string(), "nlpInfo.pattern"),
-        Column("nlp_effective_pattern", pa.string(), "nlpInfo.effectivePattern"),
-        Column("nlp_confidence", pa.float64(), "nlpInfo.confidence"),
-        Column("nlp_rule", pa.string(), "nlpInfo.rule"),
-        Column("nlp_rule_type", pa.string(), "nlpInfo.ruleType"),
-        Column("page_name", pa.string(), "pageName"),
-        Column("previous_page_name", pa.string(), "previousPageName"),
-        Column("call_task_id", pa.int64(), "callTaskId"),
-        Column("is_call_incoming", pa.bool_(), "isCallIncoming"),
-        Column("request_data", pa.string(), "requestData"),  # JSON text
-        Column("data", pa.string(), "data"),  # JSON text
-        Column("response_data", pa.string(), "responseData"),  # JSON text
-        Column("utterances_json", pa.string(), "utterancesJson"),  # JSON text
-        Column("exception", pa.string(), "exception"),
-        Column("processing_time_ms", pa.int32(), "processingTime"),
-        Column("labels", pa.list_(MESSAGE_LABEL), "labels"),
-        Column("session_labels", pa.list_(SESSION_LABEL), "sessionLabels"),
-        Column("cleaned", pa.bool_(), "cleaned"),
-        Column("comment", pa.string(), "comment"),
-        Column("extra", pa.string(), ""),  # JSON object of fields the contract does not know, else null
-    ),
-)
-
-SESSIONS = EntityContract(
-    name="sessions",
-    api_items_field="sessions",
-    key=("project_short_name", "session_id"),
-    columns=(
-        Column("session_id", pa.string(), "sessionId", nullable=False),
-        Column("project_short_name", pa.string(), "projectShortName", nullable=False),
-        Column("channel_type", pa.string(), "channelType", nullable=False),
-        Column("bot_id", pa.string(), "botId", nullable=False),
-        Column("client_id", pa.string(), "client.id", nullable=False),
-        Column("client_first_name", pa.string(), "client.firstName"),
-        Column("client_last_name", pa.string(), "client.lastName"),
-        Column("client_username", pa.string(), "client.username"),
-        Column("start_time", TS, "startTime", nullable=False),
-        Column("first_question", pa.string(), "firstQuestion"),
-        Column("last_question", pa.string(), "lastQuestion"),
-        Column("question_count", pa.int64(), "questionCount"),
-        Column("duration_ms", pa.int64(), "duration"),
-        Column("call_task_id", pa.int64(), "callTaskId"),
-        Column("is_call_incoming", pa.bool_(), "isCallIncoming"),
-        Column("session_result", pa.string(), "sessionResult"),
-        Column("audio_file_url", pa.string(), "audioFileUrl"),
-        Column("response_data", pa.string(), "responseData"),  # JSON text
-        Column("custom_fields", pa.string(), "customFields"),  # JSON text
-        Column("session_data", pa.map_(pa.string(), pa.string()), "sessionData"),
-        Column("is_livechat", pa.bool_(), "isLivechat", nullable=False),
-        Column("labels", pa.list_(SESSION_LABEL), "labels"),
-        Column("extra", pa.string(), ""),
-    ),
-)
-
-CLIENTS = EntityContract(
-    name="clients",
-    api_items_field="clients",
-    key=("project_short_name", "bot_id", "client_id"),
-    columns=(
-        Column("client_id", pa.string(), "id", nullable=False),
-        Column("first_name", pa.string(), "firstName"),
-        Column("last_name", pa.string(), "lastName"),
-        Column("username", pa.string(), "username"),
-        Column("account_id", pa.int64(), "accountId", nullable=False),
-        Column("project_short_name", pa.string(), "projectShortName", nullable=False),
-        Column("channel_type", pa.string(), "channelType", nullable=False),
-        Column("bot_id", pa.string(), "botId"),
-        Column("last_session_id", pa.string(), "lastSessionId", nullable=False),
-        Column("join_date", TS, "joinDate", nullable=False),
-        Column("last_visit_date", TS, "lastVisitDate", nullable=False),
-        Column("is_blocked", pa.bool_(), "isBlocked", nullable=False),
-        Column("block_reason", pa.string(), "blockReason"),
-        Column("blocked_by", pa.int64(), "blockedBy"),
-        Column("block_date", TS, "blockDate"),
-        Column("extra", pa.string(), ""),
-    ),
-)
-
-CONTRACTS: dict[str, EntityContract] = {c.name: c for c in (MESSAGES, SESSIONS, CLIENTS)}
-
+__all__ = ["CLIENTS", "MESSAGES", "MESSAGE_LABEL", "SESSIONS", "SESSION_LABEL", "items_to_record_batch",
+           "unknown_field_names"]  # fmt: skip
 
 # ---- JSON → Arrow -----------------------------------------------------------------------------------------
 #
@@ -175,14 +32,8 @@ CONTRACTS: dict[str, EntityContract] = {c.name: c for c in (MESSAGES, SESSIONS, 
 # for `RecordBatch.from_pylist`; `pyarrow.json` on the raw bytes cannot produce the contract (JSON-text
 # columns, flattened objects, the `extra` column) without the same Python pass.
 
-_JSON_OBJECT_FIELDS = frozenset({"requestData", "data", "responseData", "customFields"})  # spec: ObjectNode
-_JSON_ANY_FIELDS = frozenset({"utterancesJson"})  # spec: JsonNode, any JSON value
 _LABEL_KEYS = frozenset({"id", "name", "priority", "group"})
 _GROUP_KEYS = frozenset({"id", "name", "priority"})
-
-
-class RecordContractError(ValueError):
-    """Raised by the conversion; the client re-raises it as ``errors.RecordContractError`` with the operation."""
 
 
 @dataclass(frozen=True)
@@ -200,7 +51,7 @@ class _Plan:
     nested: dict[str, frozenset[str]]  # flattened object field -> the sub-fields that have columns
 
 
-_plans: dict[str, _Plan] = {}
+_plans: dict[int, tuple[Entity, _Plan]] = {}  # by id(entity); the entity is kept so that the id stays its own
 
 
 def _kind(column: Column) -> str:
@@ -219,15 +70,16 @@ def _kind(column: Column) -> str:
         return "bool"
     if pa.types.is_floating(t):
         return "float"
-    if column.api_field in _JSON_OBJECT_FIELDS:
+    if column.json == "object":
         return "json"
-    if column.api_field in _JSON_ANY_FIELDS:
+    if column.json == "any":
         return "json_any"
     return "str"
 
 
-def _plan(contract: EntityContract) -> _Plan:
-    plan = _plans.get(contract.name)
+def _plan(contract: Entity) -> _Plan:
+    cached = _plans.get(id(contract))
+    plan = cached[1] if cached is not None else None
     if plan is None:
         columns = []
         nested: dict[str, set[str]] = {}
@@ -237,11 +89,11 @@ def _plan(contract: EntityContract) -> _Plan:
             if sub:
                 nested.setdefault(top, set()).add(sub)
         plan = _Plan(tuple(columns), contract.known_top_level_fields, {k: frozenset(v) for k, v in nested.items()})
-        _plans[contract.name] = plan
+        _plans[id(contract)] = (contract, plan)
     return plan
 
 
-def _fail(contract: EntityContract, field: str, problem: str, row: int, n: int) -> RecordContractError:
+def _fail(contract: Entity, field: str, problem: str, row: int, n: int) -> RecordContractError:
     return RecordContractError(f"{contract.name}: field '{field}' {problem} (item {row} of {n} on the page)")
 
 
@@ -254,7 +106,7 @@ def _type_name(value: Any) -> str:
             float: "a number"}.get(type(value), type(value).__name__)  # fmt: skip
 
 
-def _build(cp: _ColumnPlan, values: list[Any], contract: EntityContract, extras: list[dict | None]) -> pa.Array:
+def _build(cp: _ColumnPlan, values: list[Any], contract: Entity, extras: list[dict | None]) -> pa.Array:
     kind, column, n = cp.kind, cp.column, len(values)
     field = column.api_field
     try:
@@ -319,7 +171,7 @@ def _labels(values: list[Any], kind: str, field: str, extras: list[dict | None])
     return out
 
 
-def _describe_bad_value(cp: _ColumnPlan, values: list[Any], contract: EntityContract) -> RecordContractError:
+def _describe_bad_value(cp: _ColumnPlan, values: list[Any], contract: Entity) -> RecordContractError:
     kind, field, n = cp.kind, cp.column.api_field, len(values)
     expected = {
         "str": ("a string", lambda v: type(v) is not str),
@@ -360,7 +212,7 @@ def _labels_ok(value: Any, arrow_type: pa.DataType) -> bool:
     return True
 
 
-def items_to_record_batch(items: list[Any], contract: EntityContract) -> pa.RecordBatch:
+def items_to_record_batch(items: list[Any], contract: Entity) -> pa.RecordBatch:
     """One page's items (API-shaped dicts) as a record batch with exactly ``contract.schema``.
 
     Raises ``RecordContractError`` naming the field when an item is not an object, a required field is
@@ -420,7 +272,7 @@ def items_to_record_batch(items: list[Any], contract: EntityContract) -> pa.Reco
     return pa.RecordBatch.from_arrays(arrays, schema=contract.schema)
 
 
-def unknown_field_names(table: pa.Table | pa.RecordBatch, contract: EntityContract) -> set[str]:
+def unknown_field_names(table: pa.Table | pa.RecordBatch, contract: Entity) -> set[str]:
     """The API fields the contract does not know that occur in ``table``'s ``extra`` column.
 
     A new top-level field is named as it is ("sentiment"); a new field inside a known object is named by its

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote, urlsplit
 
-from reporter_etl.api.errors import ConfigurationError
 from reporter_etl.api.operations import Operation
 from reporter_etl.api.redaction import Secret, register_secret
+from reporter_etl.errors import ConfigurationError
 
 
 @dataclass(frozen=True)

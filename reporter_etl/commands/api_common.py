@@ -1,4 +1,4 @@
-"""What the API command groups share: connection options, building the client, errors → exit codes, output."""
+"""What the API command groups share: connection options, building the client, argument types, output."""
 
 from __future__ import annotations
 
@@ -10,12 +10,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from reporter_etl.api import ConfigurationError, ReporterClient, ReporterError
+from reporter_etl.api import ReporterClient
 from reporter_etl.api.config import BASE_URL_ENV, TOKEN_ENV
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
+from reporter_etl.commands.exits import EXIT_OK, EXIT_USAGE, UsageError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -37,33 +34,15 @@ def client_from_args(args: argparse.Namespace) -> ReporterClient:
 
 
 def api_command(handler: Callable[[argparse.Namespace, ReporterClient], int | None]) -> Handler:
-    """Wrap a handler: build the client, map errors to exit codes and one clear line on stderr."""
+    """Wrap a handler: build the client from the environment and the options, close it afterwards.  Errors go to
+    ``cli.main``, which maps them to exit codes."""
 
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
-        try:
-            client = client_from_args(args)
-        except ConfigurationError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        try:
-            with client:
-                return int(handler(args, client) or EXIT_OK)
-        except UsageError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        except ReporterError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_ERROR
-        except OSError as exc:  # writing an output file
-            print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
-            return EXIT_ERROR
+        with client_from_args(args) as client:
+            return int(handler(args, client) or EXIT_OK)
 
     return run
-
-
-class UsageError(ValueError):
-    """Arguments that parse but do not make sense together."""
 
 
 def group_help(parser: argparse.ArgumentParser) -> Handler:

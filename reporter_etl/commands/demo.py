@@ -11,11 +11,12 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from reporter_etl.api import ReporterClient
-from reporter_etl.commands.api_common import EXIT_ERROR, EXIT_OK, print_table
+from reporter_etl.commands.api_common import print_table
+from reporter_etl.commands.exits import EXIT_OK
+from reporter_etl.commands.models import build_summary, show_demo_marts, simulator_config
 from reporter_etl.commands.sync import progress_bar, summary_line
-from reporter_etl.sync import Syncer
-from reporter_etl.warehouse import Warehouse, WarehouseError
+from reporter_etl.etl import Settings, open_sync
+from reporter_etl.warehouse import open_readonly
 
 # Not a secret: the simulator accepts whatever token it is started with.
 DEMO_TOKEN = "demo-token"
@@ -64,22 +65,16 @@ def demo_command(args: argparse.Namespace) -> int:
     config = WorldConfig(seed=args.seed, days=args.days, end_date=yesterday, messages_per_day=args.messages_per_day)
     print(f"starting the Reporter API simulator: {args.days} days up to {yesterday}, "
           f"~{args.messages_per_day} messages a day (seed {args.seed})")  # fmt: skip
-    try:
-        with Simulator(config, token=DEMO_TOKEN) as sim:
-            print(f"simulator listening on {sim.base_url} (project {sim.world.project_short_name})")
-            first_day = yesterday - timedelta(days=args.days - 1)
-            with (
-                ReporterClient(sim.base_url, DEMO_TOKEN) as client,
-                Warehouse.open(db) as wh,
-                progress_bar(sys.stderr.isatty()) as bar,
-            ):
-                result = Syncer(client, wh, progress=bar).run(start=first_day, end=yesterday)
-    except WarehouseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    print(summary_line(result, str(db)))
-    from reporter_etl.warehouse import open_readonly
-
+    with Simulator(config, token=DEMO_TOKEN) as sim:
+        print(f"simulator listening on {sim.base_url} (project {sim.world.project_short_name})")
+        settings = Settings(db_path=db, base_url=sim.base_url, token=DEMO_TOKEN)
+        first_day = yesterday - timedelta(days=args.days - 1)
+        with open_sync(settings) as session:
+            with progress_bar(sys.stderr.isatty()) as bar:
+                result = session.sync_days(first_day, yesterday, progress=bar, reconcile=True, refresh_catalogs=True)
+            print(summary_line(result, str(db)))
+            built = session.build_models(config=simulator_config())  # whole: the demo file may hold older days
+    print(build_summary(built, str(db)))
     con = open_readonly(db)
     try:
         per_day = con.execute(PER_DAY_SQL).fetchall()
@@ -98,8 +93,5 @@ def demo_command(args: argparse.Namespace) -> int:
     print(f'  .venv/bin/reporter-etl query --db {db} "{one_line}"\n')
     print_table(None, columns, next_rows)
     print(f"\nstatus: .venv/bin/reporter-etl status --db {db}")
-    from reporter_etl.commands.models import show_demo_marts
-
-    if show_demo_marts(db) != EXIT_OK:
-        return EXIT_ERROR
+    show_demo_marts(db)
     return EXIT_OK

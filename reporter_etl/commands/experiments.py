@@ -6,13 +6,13 @@ import argparse
 
 from reporter_etl.api import ReporterClient
 from reporter_etl.commands.api_common import (
-    UsageError,
     api_command,
     connection_parent,
     group_help,
     print_json,
     print_table,
 )
+from reporter_etl.commands.exits import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

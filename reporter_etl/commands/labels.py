@@ -7,7 +7,6 @@ from typing import Any
 
 from reporter_etl.api import ReporterClient, message_time
 from reporter_etl.commands.api_common import (
-    UsageError,
     api_command,
     connection_parent,
     group_help,
@@ -16,6 +15,7 @@ from reporter_etl.commands.api_common import (
     print_json,
     print_table,
 )
+from reporter_etl.commands.exits import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import duckdb
-
-from reporter_etl.commands.api_common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, day, group_help, print_table
+from reporter_etl.commands.api_common import day, group_help, print_table
+from reporter_etl.commands.exits import EXIT_OK, UsageError
 from reporter_etl.models import (
     BuildReport,
-    ConfigError,
-    ModelError,
     ModelsConfig,
-    build,
     build_warehouse_models,
     load_config,
     load_models,
     select_models,
-    touched_range,
 )
 from reporter_etl.models.config import CONFIG_FILE_NAME
-from reporter_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S, WarehouseError
-
-if TYPE_CHECKING:
-    from reporter_etl.sync import SyncResult
+from reporter_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -75,23 +65,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def build_command(args: argparse.Namespace) -> int:
     if args.end is not None and args.start is None:
-        print("error: --end needs --start", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError("--end needs --start")
     end = args.end or args.start
     if args.start is not None and end < args.start:
-        print("error: --end is before --start", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        config = config_from_args(args, timezone=args.timezone)
-        report = build_warehouse_models(
-            args.db, config=config, start=args.start, end=end, select=args.select, lock_timeout=args.lock_timeout
-        )
-    except (ConfigError, ModelError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except WarehouseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        raise UsageError("--end is before --start")
+    config = config_from_args(args, timezone=args.timezone)
+    report = build_warehouse_models(
+        args.db, config=config, start=args.start, end=end, select=args.select, lock_timeout=args.lock_timeout
+    )
     print(build_summary(report, args.db))
     return EXIT_OK
 
@@ -108,24 +89,10 @@ def build_summary(report: BuildReport, db: str) -> str:
 
 
 def list_command(args: argparse.Namespace) -> int:
-    try:
-        models = select_models(load_models(), None)
-    except ModelError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+    models = select_models(load_models(), None)
     rows = [(m.name, m.kind, "yes" if m.daily else "", ", ".join(m.inputs)) for m in models]
     print_table(None, ["model", "kind", "daily", "reads"], rows)
     return EXIT_OK
-
-
-def build_models_after_sync(con: duckdb.DuckDBPyConnection, result: SyncResult, args: argparse.Namespace) -> str | None:
-    """Rebuild the models for the local days the sync changed, on its connection while it still holds the lock."""
-    config = config_from_args(args, timezone=args.timezone)
-    days = touched_range(con, result.run_id, [report.window.day for report in result.windows], config.timezone)
-    if days is None:
-        return None
-    report = build(con, load_models(), config=config, start=days[0], end=days[1])
-    return build_summary(report, args.db)
 
 
 def simulator_config() -> ModelsConfig:
@@ -160,14 +127,8 @@ order by experiment_key, outcome, is_control desc, branch_key
 """
 
 
-def show_demo_marts(db: str | Path) -> int:
-    """Build the models into the demo warehouse and print the last 7 days and the experiment comparison."""
-    try:
-        report = build_warehouse_models(db, config=simulator_config())
-    except (ModelError, WarehouseError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    print("\n" + build_summary(report, str(db)))
+def show_demo_marts(db: str | Path) -> None:
+    """Print the last 7 days and the experiment comparison of a built demo warehouse."""
     from reporter_etl.warehouse import open_readonly
 
     con = open_readonly(db)
@@ -182,4 +143,3 @@ def show_demo_marts(db: str | Path) -> int:
     finally:
         con.close()
     print(f"\nall models: .venv/bin/reporter-etl models list; rebuild: .venv/bin/reporter-etl models build --db {db}")
-    return EXIT_OK

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-import duckdb
-
-from reporter_etl.commands.api_common import EXIT_ERROR, EXIT_OK, print_table
-from reporter_etl.warehouse import WarehouseError, open_readonly
+from reporter_etl.commands.api_common import print_table
+from reporter_etl.commands.exits import EXIT_OK
+from reporter_etl.warehouse import open_readonly
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,23 +22,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def query_command(args: argparse.Namespace) -> int:
-    if not Path(args.db).exists():
-        print(f"error: no warehouse at {args.db}", file=sys.stderr)
-        return EXIT_ERROR
-    try:
-        con = open_readonly(args.db)
-    except (WarehouseError, duckdb.Error) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+    # A missing file or a DuckDB error (opening or in the query) is an exit 1 through cli.main.
+    con = open_readonly(args.db)
     try:
         cursor = con.execute(args.sql)
         if cursor.description is None:
             return EXIT_OK
         columns = [d[0] for d in cursor.description]
         rows = cursor.fetchmany(args.limit)
-    except duckdb.Error as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
     finally:
         con.close()
     print_table(None, columns, rows)

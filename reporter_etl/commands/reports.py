@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from reporter_etl.api import ReporterClient, ReporterError, message_time, report_settings
+from reporter_etl.api import ClientError, ReporterClient, message_time, report_settings
 from reporter_etl.commands.api_common import (
     api_command,
     connection_parent,
@@ -101,7 +101,7 @@ def create_report(args: argparse.Namespace, client: ReporterClient) -> int:
         saved = client.download_report(done, args.out)
     finally:
         if not args.keep_task:
-            with contextlib.suppress(ReporterError):  # the outcome above matters more than the clean-up
+            with contextlib.suppress(ClientError):  # the outcome above matters more than the clean-up
                 client.delete_report_task(task_id)
     rows = done.get("writeCount", done.get("totalCount"))
     print(f"saved {args.kind} report ({rows} rows) to {saved}" + (f"; task {task_id} kept" if args.keep_task else ""))

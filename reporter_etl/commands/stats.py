@@ -8,7 +8,6 @@ from typing import Any
 
 from reporter_etl.api import ReporterClient, message_time
 from reporter_etl.commands.api_common import (
-    UsageError,
     api_command,
     connection_parent,
     day,
@@ -16,6 +15,7 @@ from reporter_etl.commands.api_common import (
     print_json,
     print_table,
 )
+from reporter_etl.commands.exits import UsageError
 
 INTERVALS = ("HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR")
 

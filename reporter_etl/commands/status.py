@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import timedelta
-from pathlib import Path
 
-from reporter_etl.commands.api_common import EXIT_ERROR, EXIT_OK
-from reporter_etl.warehouse import WarehouseError, WarehouseStatus, warehouse_status
+from reporter_etl.commands.exits import EXIT_OK
+from reporter_etl.warehouse import WarehouseStatus, warehouse_status
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,14 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def status_command(args: argparse.Namespace) -> int:
-    if not Path(args.db).exists():
-        print(f"error: no warehouse at {args.db} (run `reporter-etl sync --db {args.db}` first)", file=sys.stderr)
-        return EXIT_ERROR
-    try:
-        status = warehouse_status(args.db, args.project)
-    except WarehouseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+    status = warehouse_status(args.db, args.project)
     if args.json:
         print(json.dumps(status.as_plain(), indent=2, default=str))
     else:

@@ -7,13 +7,13 @@ import sys
 from contextlib import nullcontext
 from typing import Any
 
-from reporter_etl.api import ConfigurationError, ReporterError
-from reporter_etl.commands.api_common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, client_from_args, connection_parent, day
-from reporter_etl.commands.models import add_config_option, build_models_after_sync
-from reporter_etl.extract import DriftError
-from reporter_etl.models import ConfigError, ModelError
-from reporter_etl.sync import DEFAULT_LOOKBACK, Syncer, SyncError, SyncEvent, SyncResult
-from reporter_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S, Warehouse, WarehouseError
+from reporter_etl.commands.api_common import connection_parent, day
+from reporter_etl.commands.exits import EXIT_OK, UsageError
+from reporter_etl.commands.models import add_config_option, build_summary, config_from_args
+from reporter_etl.errors import ReporterEtlError
+from reporter_etl.etl import Settings, open_sync
+from reporter_etl.sync import DEFAULT_LOOKBACK, SyncEvent, SyncResult
+from reporter_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S
 from reporter_etl.windows import parse_lookback, zone
 
 
@@ -61,31 +61,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def sync_command(args: argparse.Namespace) -> int:
-    try:
-        client = client_from_args(args)
-    except ConfigurationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    settings = Settings.from_env(
+        db_path=args.db, base_url=args.base_url, timezone=args.timezone, lookback=args.lookback,
+        lock_timeout=args.lock_timeout,
+    )  # fmt: skip
     if args.start and args.end and args.end < args.start:
-        print("error: --end is before --start", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        with client, Warehouse.open(args.db, lock_timeout=args.lock_timeout) as wh:
-            show_bar = sys.stderr.isatty() and not args.no_progress
-            with progress_bar(show_bar) as bar:
-                syncer = Syncer(client, wh, timezone=args.timezone, progress=bar)
-                result = syncer.run(start=args.start, end=args.end, lookback=args.lookback)
-            models_line = None if args.no_models else build_models_after_sync(wh.con, result, args)
-    except (ReporterError, SyncError, DriftError, WarehouseError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except (ConfigError, ModelError) as exc:
-        print(f"error: the sync committed, but the models were not built: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    print(summary_line(result, args.db))
-    if models_line:
-        print(models_line)
+        raise UsageError("--end is before --start")
+    config = None if args.no_models else config_from_args(args, timezone=args.timezone)  # a bad file fails early
+    with open_sync(settings) as session:
+        with progress_bar(sys.stderr.isatty() and not args.no_progress) as bar:
+            result = session.sync_days(args.start, args.end, progress=bar, reconcile=True, refresh_catalogs=True)
+        print(summary_line(result, args.db))
+        if config is None:
+            return EXIT_OK
+        try:
+            report = session.build_models(result, config=config)
+        except ReporterEtlError as exc:
+            raise ModelsNotBuiltError(f"the sync committed, but the models were not built: {exc}") from exc
+    if report is not None:
+        print(build_summary(report, args.db))
     return EXIT_OK
+
+
+class ModelsNotBuiltError(ReporterEtlError):
+    """The sync's days are committed; building the models on them failed."""
 
 
 def summary_line(result: SyncResult, db: str) -> str:

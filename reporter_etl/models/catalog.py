@@ -18,6 +18,8 @@ from typing import Any
 
 import duckdb
 
+from reporter_etl.errors import ConfigurationError, ReporterEtlError
+
 log = logging.getLogger(__name__)
 
 KINDS = ("staging", "mart", "check", "python")
@@ -25,8 +27,12 @@ FOLDER_KINDS = {"staging": "staging", "marts": "mart", "checks": "check"}
 BUILT_SCHEMAS = ("staging", "marts")
 
 
-class ModelError(ValueError):
+class ModelError(ReporterEtlError, ValueError):
     """A model file cannot be used: the message names the file and what is wrong."""
+
+
+class UnknownModelError(ModelError, ConfigurationError):
+    """A model was asked for by a name no model has (a usage error, not a broken file)."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +207,6 @@ def select_models(models: list[Model], names: list[str] | None) -> list[Model]:
         matches = [m.name for m in models if name in (m.name, m.table)]
         if not matches:
             known = ", ".join(m.name for m in models)
-            raise ModelError(f"no model named {name!r}; models: {known}")
+            raise UnknownModelError(f"no model named {name!r}; models: {known}")
         wanted.update(matches)
     return [m for m in models if m.name in wanted]

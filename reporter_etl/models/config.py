@@ -21,13 +21,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from reporter_etl.errors import ConfigurationError
 from reporter_etl.windows import zone
 
 DEFAULT_FALLBACK_CLASSES = ("/NoMatch", "/CatchAll")
 CONFIG_FILE_NAME = "reporter-etl.toml"
 
 
-class ConfigError(ValueError):
+class ConfigError(ConfigurationError, ValueError):
     """The models configuration cannot be used; the message names the file and the key."""
 
 

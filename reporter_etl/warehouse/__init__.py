@@ -12,11 +12,11 @@ Usage by a sync (one writer; readers use ``open_readonly``)::
                 if (window.start, window.end) in done and window not in lookback:
                     continue
                 with wh.window_load(project, ("messages", "sessions", "clients"),
-                                    window.start, window.end, run_id) as load:
-                    load.add("messages", extraction.table)   # pa.Table / RecordBatch / reader, any number of calls
-                    load.add("sessions", sessions_table)
-                    load.add("clients", clients_table)
-                # here the rows and the window's sync_state rows are committed together (load.result has counts)
+                                    window.start, window.end, run_id) as transaction:
+                    transaction.add("messages", messages_table)  # Table / RecordBatch / reader, any number of calls
+                    transaction.add("sessions", sessions_table)
+                    transaction.add("clients", clients_table)
+                # here the rows and the window's sync_state rows are committed together (transaction.loaded)
             wh.replace_catalogs(project, run_id, message_labels=client.message_labels(), ...)
             wh.upsert_daily_stats(project, run_id, [{"metric": "messages", "day": d, "value": v}, ...])
             wh.finish_run(run_id, request_count=client.request_count)
@@ -25,9 +25,7 @@ Usage by a sync (one writer; readers use ``open_readonly``)::
             raise
 """
 
-from reporter_etl.warehouse.catalogs import CATALOGS, DAILY_STATS_SCHEMA, catalog_table
-from reporter_etl.warehouse.db import open_readonly
-from reporter_etl.warehouse.errors import (
+from reporter_etl.errors import (
     BatchSchemaError,
     LoadError,
     SchemaVersionError,
@@ -35,8 +33,10 @@ from reporter_etl.warehouse.errors import (
     WarehouseError,
     WarehouseLockedError,
 )
-from reporter_etl.warehouse.load import ENTITY_TABLES, WINDOW_ENTITIES, WindowLoad, WindowResult
-from reporter_etl.warehouse.lock import LockHolder, current_writer
+from reporter_etl.warehouse.catalogs import CATALOGS, DAILY_STATS_SCHEMA, catalog_table
+from reporter_etl.warehouse.db import open_readonly
+from reporter_etl.warehouse.load import WINDOW_ENTITIES, WindowLoaded, WindowTransaction
+from reporter_etl.warehouse.lock import LockHolder, WriterLock, current_writer
 from reporter_etl.warehouse.schema import SCHEMA_VERSION, ensure_schema, schema_version
 from reporter_etl.warehouse.state import (
     RUN_FAILED,
@@ -47,7 +47,7 @@ from reporter_etl.warehouse.state import (
     ProjectStatus,
     RunRecord,
     WarehouseStatus,
-    WindowRecord,
+    WindowState,
     new_run_id,
 )
 from reporter_etl.warehouse.writer import DEFAULT_LOCK_TIMEOUT_S, Warehouse, warehouse_status
@@ -56,7 +56,6 @@ __all__ = [
     "CATALOGS",
     "DAILY_STATS_SCHEMA",
     "DEFAULT_LOCK_TIMEOUT_S",
-    "ENTITY_TABLES",
     "RUN_FAILED",
     "RUN_INTERRUPTED",
     "RUN_RUNNING",
@@ -75,9 +74,10 @@ __all__ = [
     "WarehouseError",
     "WarehouseLockedError",
     "WarehouseStatus",
-    "WindowLoad",
-    "WindowRecord",
-    "WindowResult",
+    "WindowLoaded",
+    "WindowState",
+    "WindowTransaction",
+    "WriterLock",
     "catalog_table",
     "current_writer",
     "ensure_schema",

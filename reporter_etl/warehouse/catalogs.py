@@ -17,10 +17,11 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from reporter_etl.errors import BatchSchemaError, LoadError
+from reporter_etl.keys import dedupe_last
 from reporter_etl.warehouse import state
 from reporter_etl.warehouse.db import transaction
-from reporter_etl.warehouse.errors import BatchSchemaError, LoadError
-from reporter_etl.warehouse.load import conform_to, dedupe_last
+from reporter_etl.warehouse.load import conform_to
 
 log = logging.getLogger(__name__)
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from reporter_etl.warehouse.errors import WarehouseBusyError
+from reporter_etl.errors import WarehouseBusyError
 from reporter_etl.warehouse.lock import current_writer
 
 log = logging.getLogger(__name__)
@@ -59,22 +59,38 @@ def transaction(con: duckdb.DuckDBPyConnection, views: Mapping[str, pa.Table] | 
             con.unregister(name)
 
 
+def connect_when_free(
+    path: str | os.PathLike[str],
+    *,
+    read_only: bool,
+    wait_s: float,
+    busy: Callable[[duckdb.IOException], WarehouseBusyError],
+) -> duckdb.DuckDBPyConnection:
+    """``connect``, retried for up to ``wait_s`` seconds while another process holds the file in a conflicting
+    mode; then the error ``busy`` makes of DuckDB's."""
+    deadline = time.monotonic() + max(wait_s, 0.0)
+    while True:
+        try:
+            return connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if not is_lock_conflict(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise busy(exc) from exc
+            time.sleep(0.2)
+
+
 def open_readonly(path: str | os.PathLike[str], *, timeout: float = 0.0) -> duckdb.DuckDBPyConnection:
     """A read-only connection for BI tools, reports and status; retries up to ``timeout`` seconds while a writer
     holds the file, then raises WarehouseBusyError naming it."""
     if not Path(path).exists():
         raise FileNotFoundError(f"no warehouse at {os.fspath(path)}: run a sync first")
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return connect(path, read_only=True)
-        except duckdb.IOException as exc:
-            if not is_lock_conflict(exc):
-                raise
-            if time.monotonic() >= deadline:
-                writer = current_writer(path)
-                who = writer.describe() if writer else "another process"
-                raise WarehouseBusyError(
-                    f"warehouse {os.fspath(path)} is open for writing by {who}; read it when that run has finished"
-                ) from exc
-            time.sleep(0.2)
+
+    def busy(exc: duckdb.IOException) -> WarehouseBusyError:
+        writer = current_writer(path)
+        who = writer.describe() if writer else "another process"
+        return WarehouseBusyError(
+            f"warehouse {os.fspath(path)} is open for writing by {who}; read it when that run has finished"
+        )
+
+    return connect_when_free(path, read_only=True, wait_s=timeout, busy=busy)

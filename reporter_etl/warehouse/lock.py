@@ -18,7 +18,7 @@ from pathlib import Path
 
 import filelock
 
-from reporter_etl.warehouse.errors import WarehouseLockedError
+from reporter_etl.errors import WarehouseLockedError
 
 log = logging.getLogger(__name__)
 

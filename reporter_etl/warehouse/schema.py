@@ -1,144 +1,114 @@
-"""DDL of the warehouse, as numbered migrations recorded in ``meta.schema_version``.
+"""DDL of the warehouse: the raw tables of the paged entities derived from their descriptions, the rest as numbered
+migrations recorded in ``meta.schema_version``.
 
-A migration is frozen once released: change the schema by appending a new one, never by editing an old one.
-The raw tables of the paged entities follow ``reporter_etl.api.records`` column for column (a test checks it),
-plus ``_loaded_at`` and ``_sync_run_id``.  They carry no PRIMARY KEY: the loader keeps keys unique itself
-(dedupe, then delete+insert in one transaction), which measured 2-5x faster than keeping an ART index up to date
-on re-loaded windows, and allows the clients key to contain a NULL bot_id.  The small catalog and meta tables do
-carry primary keys as a guard.
+The raw tables of the paged entities (``raw.messages``, ``raw.sessions``, ``raw.clients``) and their link tables
+follow ``reporter_etl.entities`` column for column, plus ``_loaded_at`` and ``_sync_run_id``.  Every open brings
+them to the descriptions additively: a missing table is created, a described column the table lacks is added
+(``ALTER TABLE ... ADD COLUMN``, nullable: the rows already there have no value for it until their window is read
+again).  Nothing is ever renamed, retyped or dropped: a column whose type differs from its description, or a
+column no description knows (a newer reporter-etl wrote the file), stops the open with a ``SchemaVersionError``.
+
+Everything else (catalogs, daily stats, meta) is created by numbered migrations; a migration is frozen once
+released: change that part of the schema by appending a new one, never by editing an old one.
+
+The big raw tables carry no PRIMARY KEY: the loader keeps keys unique itself (dedupe, then delete+insert in one
+transaction), which measured 2-5x faster than keeping an ART index up to date on re-loaded windows, and allows
+the clients key to contain a NULL bot_id.  The small catalog and meta tables do carry primary keys as a guard.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import duckdb
+import pyarrow as pa
 
 from reporter_etl import __version__
-from reporter_etl.warehouse.errors import SchemaVersionError
+from reporter_etl.entities import ENTITIES, Entity
+from reporter_etl.errors import SchemaVersionError
+from reporter_etl.warehouse.db import transaction
 
 log = logging.getLogger(__name__)
 
-LOAD_COLUMNS = """
-    _loaded_at TIMESTAMPTZ NOT NULL,
-    _sync_run_id VARCHAR NOT NULL"""
+Step = str | Callable[[duckdb.DuckDBPyConnection], None]  # a migration step: SQL, or a function of the connection
 
-MESSAGE_LABEL_SQL = (
-    'STRUCT(id BIGINT, "name" VARCHAR, priority INTEGER, group_id BIGINT, group_name VARCHAR, group_priority INTEGER)'
+# Bookkeeping columns every raw table of an entity (and every link table) has after the described ones.
+LOAD_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("_loaded_at", "TIMESTAMPTZ NOT NULL"),
+    ("_sync_run_id", "VARCHAR NOT NULL"),
 )
-SESSION_LABEL_SQL = 'STRUCT(id BIGINT, "name" VARCHAR, priority INTEGER)'
+_LOAD_COLUMNS_SQL = ",".join(f"\n    {name} {kind}" for name, kind in LOAD_COLUMNS)  # for the catalogs' DDL
 
-_V1 = [
+
+def described_tables(entities: Mapping[str, Entity] = ENTITIES) -> Iterator[tuple[str, pa.Schema]]:
+    """Every table the entity descriptions define: (qualified name, Arrow schema of its described columns)."""
+    for entity in entities.values():
+        yield entity.table, entity.schema
+        for link in entity.links:
+            yield link.table, entity.link_schema(link)
+
+
+def sql_types(con: duckdb.DuckDBPyConnection, schema: pa.Schema) -> list[str]:
+    """DuckDB's type of each field of ``schema``, as DuckDB maps Arrow (the same mapping the loader's inserts use)."""
+    con.register("_described_types", schema.empty_table())
+    try:
+        return [row[1] for row in con.execute("DESCRIBE _described_types").fetchall()]
+    finally:
+        con.unregister("_described_types")
+
+
+def create_table_sql(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema) -> str:
+    kinds = sql_types(con, schema)
+    columns = [f'"{f.name}" {kind}{"" if f.nullable else " NOT NULL"}' for f, kind in zip(schema, kinds, strict=True)]
+    columns += [f"{name} {kind}" for name, kind in LOAD_COLUMNS]
+    return f"CREATE TABLE {table} (\n    " + ",\n    ".join(columns) + "\n)"
+
+
+def ensure_described_tables(con: duckdb.DuckDBPyConnection, entities: Mapping[str, Entity] = ENTITIES) -> list[str]:
+    """Create the described tables that are missing and add the described columns a table lacks; returns what it
+    did, one text per change.  Call inside a transaction."""
+    changes: list[str] = []
+    for table, schema in described_tables(entities):
+        table_schema, table_name = table.split(".")
+        present = {
+            name: kind
+            for name, kind in con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? "
+                "AND table_name = ?",
+                [table_schema, table_name],
+            ).fetchall()
+        }
+        if not present:
+            con.execute(create_table_sql(con, table, schema))
+            changes.append(f"created {table}")
+            continue
+        unknown = sorted(present.keys() - set(schema.names) - {name for name, _ in LOAD_COLUMNS})
+        if unknown:
+            raise SchemaVersionError(
+                f"{table} has column(s) {unknown} that this reporter-etl ({__version__}) does not describe: "
+                f"the warehouse was written by a newer version; upgrade reporter-etl"
+            )
+        for f, kind in zip(schema, sql_types(con, schema), strict=True):
+            if f.name not in present:
+                con.execute(f'ALTER TABLE {table} ADD COLUMN "{f.name}" {kind}')
+                changes.append(f"added {table}.{f.name} {kind}")
+            elif present[f.name] != kind:
+                raise SchemaVersionError(
+                    f"{table}.{f.name} is {present[f.name]} in the warehouse but {kind} in the description of "
+                    f"this reporter-etl ({__version__}); columns are never retyped"
+                )
+    return changes
+
+
+def _create_described_tables(con: duckdb.DuckDBPyConnection) -> None:
+    ensure_described_tables(con)
+
+
+_V1: list[Step] = [
     "CREATE SCHEMA IF NOT EXISTS raw",
-    f"""
-CREATE TABLE raw.messages (
-    question_id VARCHAR NOT NULL,
-    session_id VARCHAR NOT NULL,
-    project_short_name VARCHAR NOT NULL,
-    channel_type VARCHAR NOT NULL,
-    bot_id VARCHAR NOT NULL,
-    client_id VARCHAR NOT NULL,
-    client_first_name VARCHAR,
-    client_last_name VARCHAR,
-    client_username VARCHAR,
-    session_start_time TIMESTAMPTZ NOT NULL,
-    message_time TIMESTAMPTZ NOT NULL,
-    is_livechat BOOLEAN NOT NULL,
-    question VARCHAR,
-    text_answer VARCHAR,
-    event VARCHAR,
-    operator_id VARCHAR,
-    operator_first_name VARCHAR,
-    operator_last_name VARCHAR,
-    operator_photo_url VARCHAR,
-    operator_channel_type VARCHAR,
-    nlp_class VARCHAR,
-    nlp_state VARCHAR,
-    nlp_from_state VARCHAR,
-    nlp_pattern VARCHAR,
-    nlp_effective_pattern VARCHAR,
-    nlp_confidence DOUBLE,
-    nlp_rule VARCHAR,
-    nlp_rule_type VARCHAR,
-    page_name VARCHAR,
-    previous_page_name VARCHAR,
-    call_task_id BIGINT,
-    is_call_incoming BOOLEAN,
-    request_data VARCHAR,
-    data VARCHAR,
-    response_data VARCHAR,
-    utterances_json VARCHAR,
-    exception VARCHAR,
-    processing_time_ms INTEGER,
-    labels {MESSAGE_LABEL_SQL}[],
-    session_labels {SESSION_LABEL_SQL}[],
-    cleaned BOOLEAN,
-    comment VARCHAR,
-    extra VARCHAR,{LOAD_COLUMNS}
-)""",
-    f"""
-CREATE TABLE raw.sessions (
-    session_id VARCHAR NOT NULL,
-    project_short_name VARCHAR NOT NULL,
-    channel_type VARCHAR NOT NULL,
-    bot_id VARCHAR NOT NULL,
-    client_id VARCHAR NOT NULL,
-    client_first_name VARCHAR,
-    client_last_name VARCHAR,
-    client_username VARCHAR,
-    start_time TIMESTAMPTZ NOT NULL,
-    first_question VARCHAR,
-    last_question VARCHAR,
-    question_count BIGINT,
-    duration_ms BIGINT,
-    call_task_id BIGINT,
-    is_call_incoming BOOLEAN,
-    session_result VARCHAR,
-    audio_file_url VARCHAR,
-    response_data VARCHAR,
-    custom_fields VARCHAR,
-    session_data MAP(VARCHAR, VARCHAR),
-    is_livechat BOOLEAN NOT NULL,
-    labels {SESSION_LABEL_SQL}[],
-    extra VARCHAR,{LOAD_COLUMNS}
-)""",
-    f"""
-CREATE TABLE raw.clients (
-    client_id VARCHAR NOT NULL,
-    first_name VARCHAR,
-    last_name VARCHAR,
-    username VARCHAR,
-    account_id BIGINT NOT NULL,
-    project_short_name VARCHAR NOT NULL,
-    channel_type VARCHAR NOT NULL,
-    bot_id VARCHAR,
-    last_session_id VARCHAR NOT NULL,
-    join_date TIMESTAMPTZ NOT NULL,
-    last_visit_date TIMESTAMPTZ NOT NULL,
-    is_blocked BOOLEAN NOT NULL,
-    block_reason VARCHAR,
-    blocked_by BIGINT,
-    block_date TIMESTAMPTZ,
-    extra VARCHAR,{LOAD_COLUMNS}
-)""",
-    # Link tables: one row per (object, label), derived from the LIST columns at load time.
-    f"""
-CREATE TABLE raw.message_label_links (
-    project_short_name VARCHAR NOT NULL,
-    question_id VARCHAR NOT NULL,
-    label_id BIGINT NOT NULL,
-    label_name VARCHAR,
-    group_id BIGINT,
-    group_name VARCHAR,{LOAD_COLUMNS}
-)""",
-    f"""
-CREATE TABLE raw.session_label_links (
-    project_short_name VARCHAR NOT NULL,
-    session_id VARCHAR NOT NULL,
-    label_id BIGINT NOT NULL,
-    label_name VARCHAR,{LOAD_COLUMNS}
-)""",
+    _create_described_tables,  # raw.messages, raw.sessions, raw.clients and their label link tables
     # Catalogs: fully refreshed per project.
     f"""
 CREATE TABLE raw.message_labels (
@@ -149,7 +119,7 @@ CREATE TABLE raw.message_labels (
     group_id BIGINT,
     group_name VARCHAR,
     group_priority INTEGER,
-    extra VARCHAR,{LOAD_COLUMNS},
+    extra VARCHAR,{_LOAD_COLUMNS_SQL},
     PRIMARY KEY (project_short_name, label_id)
 )""",
     f"""
@@ -158,7 +128,7 @@ CREATE TABLE raw.message_label_groups (
     group_id BIGINT NOT NULL,
     "name" VARCHAR NOT NULL,
     priority INTEGER,
-    extra VARCHAR,{LOAD_COLUMNS},
+    extra VARCHAR,{_LOAD_COLUMNS_SQL},
     PRIMARY KEY (project_short_name, group_id)
 )""",
     f"""
@@ -167,7 +137,7 @@ CREATE TABLE raw.session_labels (
     label_id BIGINT NOT NULL,
     "name" VARCHAR NOT NULL,
     priority INTEGER,
-    extra VARCHAR,{LOAD_COLUMNS},
+    extra VARCHAR,{_LOAD_COLUMNS_SQL},
     PRIMARY KEY (project_short_name, label_id)
 )""",
     f"""
@@ -177,7 +147,7 @@ CREATE TABLE raw.experiments (
     description VARCHAR,
     status VARCHAR,
     branches STRUCT("key" VARCHAR, description VARCHAR)[],
-    extra VARCHAR,{LOAD_COLUMNS},
+    extra VARCHAR,{_LOAD_COLUMNS_SQL},
     PRIMARY KEY (project_short_name, experiment_key)
 )""",
     f"""
@@ -185,7 +155,7 @@ CREATE TABLE raw.experiment_session_counts (
     project_short_name VARCHAR NOT NULL,
     experiment_key VARCHAR NOT NULL,
     session_count BIGINT NOT NULL,
-    extra VARCHAR,{LOAD_COLUMNS},
+    extra VARCHAR,{_LOAD_COLUMNS_SQL},
     PRIMARY KEY (project_short_name, experiment_key)
 )""",
     # The platform's own counts per local day, kept to reconcile the raw tables against.
@@ -236,7 +206,7 @@ CREATE TABLE meta.sync_runs (
 class Migration:
     version: int
     description: str
-    statements: tuple[str, ...]
+    statements: tuple[Step, ...]
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -256,7 +226,8 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> int:
-    """Bring the file up to ``SCHEMA_VERSION``; running it again changes nothing.  Returns the version."""
+    """Bring the file up to ``SCHEMA_VERSION`` and its raw tables up to the entity descriptions; running it again
+    changes nothing.  Returns the version."""
     con.execute("CREATE SCHEMA IF NOT EXISTS meta")
     con.execute(
         "CREATE TABLE IF NOT EXISTS meta.schema_version ("
@@ -272,17 +243,19 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> int:
     for migration in MIGRATIONS:
         if migration.version <= current:
             continue
-        con.begin()
-        try:
-            for statement in migration.statements:
-                con.execute(statement)
+        with transaction(con):
+            for step in migration.statements:
+                if callable(step):
+                    step(con)
+                else:
+                    con.execute(step)
             con.execute(
                 "INSERT INTO meta.schema_version VALUES (?, ?, now(), ?)",
                 [migration.version, migration.description, __version__],
             )
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
         log.info("warehouse schema migrated to version %d: %s", migration.version, migration.description)
+    with transaction(con):
+        changes = ensure_described_tables(con)
+    for change in changes:
+        log.warning("warehouse schema brought to the entity descriptions: %s", change)
     return SCHEMA_VERSION

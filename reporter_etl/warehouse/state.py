@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from reporter_etl import __version__
-from reporter_etl.warehouse.errors import LoadError
+from reporter_etl.errors import LoadError
 from reporter_etl.warehouse.schema import schema_version
 
 STATUS_DONE = "done"
@@ -54,7 +54,9 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 @dataclass(frozen=True)
-class WindowRecord:
+class WindowState:
+    """A row of meta.sync_state: one entity of one window, done."""
+
     project: str
     entity: str
     window_start: datetime
@@ -220,9 +222,9 @@ def record_window(
 # ---------------------------------------------------------------- reads
 
 
-def window_records(
+def window_states(
     con: duckdb.DuckDBPyConnection, project: str, entity: str | None = None
-) -> list[WindowRecord]:
+) -> list[WindowState]:
     sql = "SELECT * FROM meta.sync_state WHERE project_short_name = ?"
     params: list[Any] = [project]
     if entity is not None:
@@ -230,7 +232,7 @@ def window_records(
         params.append(entity)
     rows = con.execute(sql + " ORDER BY window_start, window_end, entity", params).fetchall()
     return [
-        WindowRecord(p, e, _utc(s), _utc(en), st, int(n), _utc(c), r)  # type: ignore[arg-type]
+        WindowState(p, e, _utc(s), _utc(en), st, int(n), _utc(c), r)  # type: ignore[arg-type]
         for p, e, s, en, st, n, c, r in rows
     ]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
@@ -17,10 +17,10 @@ from types import TracebackType
 
 import duckdb
 
+from reporter_etl.errors import WarehouseBusyError
 from reporter_etl.warehouse import catalogs, state
-from reporter_etl.warehouse.db import connect, is_lock_conflict, open_readonly
-from reporter_etl.warehouse.errors import WarehouseBusyError
-from reporter_etl.warehouse.load import WINDOW_ENTITIES, BatchLike, WindowLoad, WindowResult, as_utc, load_window
+from reporter_etl.warehouse.db import connect_when_free, open_readonly
+from reporter_etl.warehouse.load import WINDOW_ENTITIES, WindowTransaction, as_utc
 from reporter_etl.warehouse.lock import WriterLock, current_writer
 from reporter_etl.warehouse.schema import ensure_schema
 
@@ -75,19 +75,13 @@ class Warehouse:
     @staticmethod
     def _connect_writer(path: Path, wait_s: float) -> duckdb.DuckDBPyConnection:
         # A reader (BI tool) holding the file blocks writers; wait for it within the same bound as the lock.
-        deadline = time.monotonic() + max(wait_s, 0.0)
-        while True:
-            try:
-                return connect(path, read_only=False)
-            except duckdb.IOException as exc:
-                if not is_lock_conflict(exc):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise WarehouseBusyError(
-                        f"warehouse {path} is open in another process (a BI tool or another DuckDB client?); "
-                        f"close it and run again. DuckDB said: {exc}"
-                    ) from exc
-                time.sleep(0.2)
+        def busy(exc: duckdb.IOException) -> WarehouseBusyError:
+            return WarehouseBusyError(
+                f"warehouse {path} is open in another process (a BI tool or another DuckDB client?); "
+                f"close it and run again. DuckDB said: {exc}"
+            )
+
+        return connect_when_free(path, read_only=False, wait_s=wait_s, busy=busy)
 
     # ------------------------------------------------------------ lifetime
 
@@ -157,24 +151,13 @@ class Warehouse:
         window_start: datetime,
         window_end: datetime,
         run_id: str,
-    ) -> Iterator[WindowLoad]:
-        """Stage a window's batches with ``load.add(entity, batch)``; on leaving the block without an exception,
-        its rows and its ``meta.sync_state`` rows (one per entity, zero rows included) commit in one transaction.
-        An exception inside the block writes nothing.  ``load.result`` holds the counts afterwards."""
-        load = WindowLoad(self.con, project, entities, window_start, window_end, run_id)
-        yield load
-        load.commit()
-
-    def load_window(
-        self,
-        project: str,
-        window_start: datetime,
-        window_end: datetime,
-        run_id: str,
-        tables: Mapping[str, BatchLike],
-    ) -> WindowResult:
-        """One call form of ``window_load`` for callers that already hold every entity's table."""
-        return load_window(self.con, project, window_start, window_end, run_id, tables)
+    ) -> Iterator[WindowTransaction]:
+        """Stage a window's batches with ``transaction.add(entity, batch)``; on leaving the block without an
+        exception, its rows and its ``meta.sync_state`` rows (one per entity, zero rows included) commit in one
+        transaction.  An exception inside the block writes nothing.  ``transaction.loaded`` holds the counts."""
+        transaction = WindowTransaction(self.con, project, entities, window_start, window_end, run_id)
+        yield transaction
+        transaction.commit()
 
     def replace_catalogs(
         self,
@@ -230,8 +213,8 @@ class Warehouse:
         ).fetchall()
         return {(as_utc(s, "start"), as_utc(e, "end")): int(n) for s, e, n in rows}
 
-    def window_records(self, project: str, entity: str | None = None) -> list[state.WindowRecord]:
-        return state.window_records(self.con, project, entity)
+    def window_states(self, project: str, entity: str | None = None) -> list[state.WindowState]:
+        return state.window_states(self.con, project, entity)
 
     def runs(self, project: str | None = None, limit: int = 20) -> list[state.RunRecord]:
         return state.runs(self.con, project, limit)
