@@ -73,20 +73,20 @@ def _pages(plan: dict[str, Any], parse: bool) -> dict[str, Any]:
 
 
 def _sync(plan: dict[str, Any], workdir: Path, db: Path | None) -> dict[str, Any]:
+    """What ``reporter-etl sync --start --end`` does, through the public API: the windows, the end-of-run
+    reconciliation with the platform's counts, and the catalogs."""
     from datetime import date
 
-    from reporter_etl.api import ReporterClient
-    from reporter_etl.sync import Syncer
-    from reporter_etl.warehouse import Warehouse
+    from reporter_etl.etl import Settings, open_sync
 
     started = time.perf_counter()
     path = db or workdir / "sync.duckdb"
-    with ReporterClient(plan["base_url"], plan["token"]) as client:
-        with Warehouse.open(path) as wh:
-            result = Syncer(client, wh, timezone="UTC").run(start=date.fromisoformat(plan["first"]),
-                                                              end=date.fromisoformat(plan["last"]))  # fmt: skip
-        work = time.perf_counter() - started
-        by_operation = client.requests_by_operation
+    settings = Settings(db_path=path, token=plan["token"], base_url=plan["base_url"])
+    with open_sync(settings) as session:
+        result = session.sync_days(date.fromisoformat(plan["first"]), date.fromisoformat(plan["last"]),
+                                   reconcile=True, refresh_catalogs=True)  # fmt: skip
+        by_operation = session.client.requests_by_operation
+    work = time.perf_counter() - started
     minimum: dict[str, int] = {}
     for report in result.windows:
         for entity, count in report.rows.items():
