@@ -247,7 +247,8 @@ class Syncer:
         result = SyncResult(run_id=run_id, project=project, planned=windows)
         self._requests_before_run = requests_before = self.client.request_count
         try:
-            yield result
+            with self.wh.limits():
+                yield result
         except BaseException as exc:
             result.request_count = self.client.request_count - requests_before
             self.wh.finish_run(

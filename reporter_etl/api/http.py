@@ -13,6 +13,7 @@ import contextlib
 import email.utils
 import logging
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -140,6 +141,8 @@ class HttpSender:
         self.session.mount("https://", adapter)
         self._sleep = sleep
         self._rng = rng or random.Random()
+        # Counted under a lock: a paged read has a few requests in flight from a small thread pool.
+        self._count_lock = threading.Lock()
         self.request_count = 0
         self.retry_count = 0
         self.requests_by_operation: Counter[str] = Counter()
@@ -157,7 +160,10 @@ class HttpSender:
         query: Iterable[tuple[str, str]] = (),
         headers: dict[str, str] | None = None,
         body: bytes | None = None,
+        parse: Callable[[bytes], Any] | None = None,
     ) -> Response:
+        """``parse`` reads a JSON body in place of ``orjson.loads`` (the sync's pages go straight into Arrow);
+        when it returns None the body is parsed as usual, so an unreadable body is still retried as before."""
         target = self.transport.target(op, path)
         all_headers = {**target.headers, **(headers or {})}
         if body is not None:
@@ -165,7 +171,7 @@ class HttpSender:
         params = list(target.query) + list(query)
 
         def attempt_once(attempt: int) -> Response | _Failure:
-            outcome = self._attempt(op, target.url, target.display, params, all_headers, body, attempt)
+            outcome = self._attempt(op, target.url, target.display, params, all_headers, body, attempt, parse)
             if (isinstance(outcome, _Failure) and op.delete_missing_ok and attempt > 1
                     and isinstance(outcome.error, NotFoundError)):  # fmt: skip
                 log.info("%s: already gone on attempt %d, so an earlier attempt did it", op.name, attempt)
@@ -195,7 +201,8 @@ class HttpSender:
                     error.message = f"{error.message} (not retried: {op.name} is not safe to send twice)"
                 raise error
             delay = policy.delay(attempt, failure.retry_after, self._rng)
-            self.retry_count += 1
+            with self._count_lock:
+                self.retry_count += 1
             log.info("%s; retrying in %.2fs (attempt %d of %d)", failure.error, delay, attempt + 1, policy.max_attempts)
             self._sleep(delay)
 
@@ -208,9 +215,11 @@ class HttpSender:
         headers: dict[str, str],
         body: bytes | None,
         attempt: int,
+        parse: Callable[[bytes], Any] | None = None,
     ) -> Response | _Failure:
-        self.request_count += 1
-        self.requests_by_operation[op.name] += 1
+        with self._count_lock:
+            self.request_count += 1
+            self.requests_by_operation[op.name] += 1
         started = time.perf_counter()
         try:
             raw = self.session.request(
@@ -226,10 +235,11 @@ class HttpSender:
         content_type = raw.headers.get("Content-Type", "")
         status = raw.status_code
         if 200 <= status < 300:
-            return self._success(op, status, content_type, content)
+            return self._success(op, status, content_type, content, parse)
         return self._error(op, status, content_type, content, raw.headers.get("Retry-After"))
 
-    def _success(self, op: Operation, status: int, content_type: str, content: bytes) -> Response | _Failure:
+    def _success(self, op: Operation, status: int, content_type: str, content: bytes,
+                 parse: Callable[[bytes], Any] | None = None) -> Response | _Failure:  # fmt: skip
         kind: ResponseKind = op.response
         if kind == "empty":
             return Response(status, content_type, content, None)
@@ -244,6 +254,10 @@ class HttpSender:
                        f"page in front of the API?)")  # fmt: skip
             return _Failure(UnexpectedResponseError(f"{op.name}: {problem}", operation=op.name, status=status),
                             retryable=False)  # fmt: skip
+        if parse is not None:
+            parsed = parse(content)
+            if parsed is not None:
+                return Response(status, content_type, content, parsed)
         try:
             data = orjson.loads(content)
         except orjson.JSONDecodeError as exc:
@@ -319,8 +333,9 @@ class HttpSender:
         partial = destination.with_name(destination.name + ".part")
 
         def attempt_once(attempt: int) -> int | _Failure:
-            self.request_count += 1
-            self.requests_by_operation[name] += 1
+            with self._count_lock:
+                self.request_count += 1
+                self.requests_by_operation[name] += 1
             try:
                 with self.session.get(absolute, stream=True, timeout=self.settings.timeouts.as_requests(),
                                       headers={"Accept": "*/*"}) as raw:  # fmt: skip
