@@ -87,12 +87,14 @@ def _sync(plan: dict[str, Any], workdir: Path, db: Path | None) -> dict[str, Any
                                    reconcile=True, refresh_catalogs=True)  # fmt: skip
         by_operation = session.client.requests_by_operation
     work = time.perf_counter() - started
+    peak = peak_rss_kib()  # before the check below opens the file again
     minimum: dict[str, int] = {}
     for report in result.windows:
         for entity, count in report.rows.items():
             minimum[entity] = minimum.get(entity, 0) + max(1, math.ceil(count / PAGE_SIZE))
     return {"work_s": work, "rows": result.rows, "requests_by_operation": by_operation, "minimum": minimum,
-            "request_count": sum(by_operation.values()), "held": _counts(path, "raw", plan["entities"])}  # fmt: skip
+            "request_count": sum(by_operation.values()), "held": _counts(path, "raw", plan["entities"]),
+            "peak_rss_kib": peak}  # fmt: skip
 
 
 def _counts(path: Path, schema: str, tables: list[str]) -> dict[str, int]:
@@ -155,8 +157,9 @@ def _dlt(plan: dict[str, Any], workdir: Path) -> dict[str, Any]:
                             dataset_name="raw", pipelines_dir=str(workdir / "dlt-pipelines"))  # fmt: skip
     pipeline.run(source, loader_file_format="parquet")
     work = time.perf_counter() - started
+    peak = peak_rss_kib()
     held = _counts(db, "raw", plan["entities"])
-    return {"work_s": work, "rows": held, "held": held}
+    return {"work_s": work, "rows": held, "held": held, "peak_rss_kib": peak}
 
 
 def main() -> int:
@@ -173,7 +176,7 @@ def main() -> int:
         out = _sync(plan, args.workdir, args.db)
     else:
         out = _dlt(plan, args.workdir)
-    out["peak_rss_kib"] = peak_rss_kib()
+    out.setdefault("peak_rss_kib", peak_rss_kib())
     print(json.dumps(out), flush=True)
     return 0
 

@@ -390,20 +390,16 @@ class Syncer:
                           self.client.request_count - requests_before, time.perf_counter() - started)  # fmt: skip
 
     def commit_window(self, run_id: str, read: WindowRead) -> WindowReport:
-        """The read window's rows and its done record in one transaction, then the platform's daily counts."""
+        """The read window's rows, its done record and the platform's daily counts, in one transaction."""
         window, extractions, api_totals = read.window, read.extractions, read.api_totals
         started = time.perf_counter()
         with self.wh.window_load(self.project, WINDOW_ENTITIES, window.start, window.end, run_id) as transaction:
             for entity, extraction in extractions.items():
-                transaction.add(entity, extraction.table)
-        self.wh.upsert_daily_stats(
-            self.project,
-            run_id,
-            [
+                transaction.add(entity, extraction.table, distinct_keys=True)  # extract() leaves one row per key
+            transaction.add_daily_stats([
                 {"metric": metric, "day": window.day, "value": value, "tz_offset_minutes": self._offset(window)}
                 for metric, value in api_totals.items()
-            ],
-        )
+            ])  # fmt: skip
         return WindowReport(
             window=window,
             rows={entity: ex.table.num_rows for entity, ex in extractions.items()},

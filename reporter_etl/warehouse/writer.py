@@ -33,7 +33,7 @@ DEFAULT_CHECKPOINT_THRESHOLD = "256MB"
 # What a sync lets DuckDB use (Warehouse.limits).  Left alone, DuckDB keeps what it wrote in its buffer pool up to
 # 80% of RAM: a long sync grew to 600-800 MiB that way.  Within a limit it evicts (the data is in the file and
 # the WAL).  One thread: a window's merge is small, and the sync's page readers and parsers want the other core.
-SYNC_MEMORY_LIMIT = "128MB"
+SYNC_MEMORY_LIMIT = "64MB"
 SYNC_THREADS = 1
 
 
@@ -94,7 +94,8 @@ class Warehouse:
         if self.con is None:
             return
         try:
-            self.con.execute("CHECKPOINT")
+            with self.limits():  # a checkpoint's memory is bounded like a sync's
+                self.con.execute("CHECKPOINT")
         except duckdb.Error as exc:
             log.warning("checkpoint on close failed (the WAL is replayed on next open): %s", exc)
         finally:
