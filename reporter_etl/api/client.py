@@ -220,6 +220,11 @@ class ReporterClient:
                                  in_flight=self.page_concurrency)  # fmt: skip
         return iterate_pages(op, fetch, size, first_page)
 
+    @property
+    def page_parsers(self) -> dict[str, FastPageParser]:
+        """The native page parser of each paged operation used so far (their ``parsed``/``declined`` counts)."""
+        return dict(self._parsers)
+
     def _page_parser(self, op: Operation) -> Callable[[bytes], Any]:
         """Pages of an entity go straight into its Arrow columns (``native_pages``), the exact Python
         conversion taking any page the native parser cannot vouch for."""

@@ -17,6 +17,7 @@ keys whose value is JSON null, where the Python path keeps them with a null valu
 from __future__ import annotations
 
 import io
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +52,8 @@ class FastPage:
 
 
 class FastPageParser:
-    """Parses the pages of one entity (see the module docstring).  Thread-safe: it holds no mutable state."""
+    """Parses the pages of one entity (see the module docstring).  Thread-safe; it counts the pages it parsed
+    (``parsed``) and those it left to the Python path (``declined``)."""
 
     def __init__(self, contract: Entity, items_field: str) -> None:
         self.contract = contract
@@ -76,6 +78,9 @@ class FastPageParser:
         self._schema = pa.schema([("paging", _PAGING), (items_field, pa.list_(self._item_type))])
         self._parse_options = pa_json.ParseOptions(explicit_schema=self._schema, newlines_in_values=True,
                                                    unexpected_field_behavior="infer")  # fmt: skip
+        self._count_lock = threading.Lock()
+        self.parsed = 0
+        self.declined = 0
 
     @staticmethod
     def _parse_type(kind: str, contract_type: pa.DataType) -> pa.DataType:
@@ -89,6 +94,15 @@ class FastPageParser:
 
     def parse(self, content: bytes) -> FastPage | None:
         """The page, or None when only the exact Python path may decide what it holds."""
+        page = self._parse(content)
+        with self._count_lock:
+            if page is None:
+                self.declined += 1
+            else:
+                self.parsed += 1
+        return page
+
+    def _parse(self, content: bytes) -> FastPage | None:
         try:
             parsed = pa_json.read_json(io.BytesIO(content), read_options=pa_json.ReadOptions(
                 use_threads=False, block_size=len(content) + 64), parse_options=self._parse_options)  # fmt: skip
