@@ -17,9 +17,9 @@ of the process, CPU of the server (psutil).  Also: the sync's peak RSS over 20 d
 (one day into a warehouse holding a year ÷ the same day into an empty one) and, when bench/models_build.py
 exists, its full and one-day model builds.
 
-Writes bench/results/latest.json, bench/RESULTS.md and bench/results/latest.png (--quick: bench/results/quick.json
-only, unless --report).  Exits 1 when a check fails: rows that differ between contenders, sync requests above
-the minimum, messages/by-session used, or a request the replay had not recorded.
+Writes bench/results/latest.json, bench/RESULTS.md and bench/results/latest.png (other sizes: the JSON only, to
+bench/results/quick.json with --quick, unless --report).  Exits 1 when a check fails: rows that differ between
+contenders, sync requests above the minimum, messages/by-session used, or a request the replay had not recorded.
 
     .venv/bin/python bench/side_by_side.py                  # make bench: ~15-25 minutes on 2 cores
     .venv/bin/python bench/side_by_side.py --quick          # make bench-quick: well under 2 minutes
@@ -515,7 +515,8 @@ def main() -> int:
     parser.add_argument("--skip", default="", help=f"comma-separated parts to leave out: {', '.join(OPTIONAL_PARTS)}")
     parser.add_argument("--json-out", type=Path, default=None,
                         help="default bench/results/latest.json (quick: bench/results/quick.json)")
-    parser.add_argument("--report", action="store_true", help="with --quick: also write RESULTS.md and the chart")
+    parser.add_argument("--report", action="store_true",
+                        help="write RESULTS.md and the chart also for other sizes (default: only for make bench's)")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     sizes = Sizes(days=args.days or sizes.days, messages_per_day=args.messages_per_day or sizes.messages_per_day,
@@ -604,7 +605,9 @@ def main() -> int:
     json_out.parent.mkdir(parents=True, exist_ok=True)
     json_out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"results written to {json_out}")
-    if not args.quick or args.report:
+    # The report stands for `make bench`: written by the default full-size run (or when asked), not by a run of
+    # other sizes or one that writes its JSON elsewhere.
+    if args.report or not (args.quick or args.days or args.messages_per_day or args.json_out):
         write_report(results, BENCH / "RESULTS.md", BENCH / "results" / ("quick.png" if args.quick else "latest.png"))
         print(f"report written to {BENCH / 'RESULTS.md'}")
     for problem in problems:
