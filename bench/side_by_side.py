@@ -453,6 +453,11 @@ def write_report(results: dict[str, Any], markdown: Path, chart: Path) -> None:
         "",
         *target_lines(results),
         "",
+        "## Profiles",
+        "",
+        "`bench/profile_sync.py` (py-spy, every thread, idle included) on a 10-day sync: "
+        "`bench/profiles/before.txt` (before issue 10) and `bench/profiles/after.txt`.",
+        "",
         "## Machine",
         "",
         f"{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; {m['os']}; Python {m['python']}.  "
