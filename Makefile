@@ -4,25 +4,38 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: test demo lint bench bench-quick bench-parts clean
+.PHONY: test demo dagster browser-deps lint bench bench-quick bench-parts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml
+# The last step puts a DuckDB 1.x beside the venv, not on its path: a test opens the published copy with it,
+# as a BI driver bundling DuckDB 1.x would.
+$(STAMP): $(BIN)/python pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --upgrade --target $(VENV)/duckdb1 'duckdb>=1.1,<2'
 	touch $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -q
 
 demo: $(STAMP)
 	$(BIN)/reporter-etl demo
+
+# The simulator, a demo warehouse synced through Dagster, and the Dagster UI on http://127.0.0.1:3000.
+dagster: $(STAMP)
+	$(BIN)/python -m dagster_defs.demo
+
+# Headless Chromium for the browser test of the Dagster UI (Debian's package; needs root or sudo).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
@@ -40,4 +53,4 @@ bench-parts: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache demo.duckdb
+	rm -rf $(VENV) .pytest_cache .ruff_cache demo.duckdb demo.published.duckdb .dagster-demo

@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, dict[str, list[str]]] = {
     "warehouse_load": {"full": ["--with-sessions"], "quick": ["--quick"],
                        "smoke": ["--with-sessions", "--rows", "4000", "--window", "1000"]},
     "sync_vs_download": {"full": [], "quick": ["--quick"], "smoke": ["--days", "2", "--messages-per-day", "1000"]},
+    "models_build": {"full": [], "quick": ["--quick"], "smoke": ["--days", "2", "--messages-per-day", "1000"]},
 }  # fmt: skip
 
 

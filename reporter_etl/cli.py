@@ -30,6 +30,8 @@ COMMAND_MODULES = (
     "reporter_etl.commands.reports",
     "reporter_etl.commands.stats",
     "reporter_etl.commands.models",
+    "reporter_etl.commands.export",
+    "reporter_etl.commands.check",
 )
 
 def build_parser() -> argparse.ArgumentParser:

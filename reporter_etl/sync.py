@@ -29,6 +29,7 @@ from reporter_etl.api.records import unknown_field_names
 from reporter_etl.entities import ENTITIES, Entity
 from reporter_etl.errors import AuthenticationError, SyncError
 from reporter_etl.extract import Extraction, PageLike, extract
+from reporter_etl.platform_stats import daily_platform_stats
 from reporter_etl.warehouse import WINDOW_ENTITIES, Warehouse
 from reporter_etl.windows import Window, day_windows, last_complete_day, local_day_of, zone
 
@@ -60,6 +61,7 @@ class WindowRead:
     splits: int
     requests: int
     seconds: float
+    platform_stats: list[dict[str, Any]] = field(default_factory=list)  # transfers, calls, clients (rows)
 
 
 @dataclass
@@ -386,8 +388,10 @@ class Syncer:
             # The platform's statistics and its lists may disagree for reasons of their own; the window is
             # still a consistent read, and the end-of-run reconciliation and the next lookback look again.
             log.warning("%s: read %s but the platform's statistics say %s", window, read, api_totals)
+        platform_stats = self._platform_daily_stats(window)
         return WindowRead(window, extractions, api_totals, pages, passes, splits,
-                          self.client.request_count - requests_before, time.perf_counter() - started)  # fmt: skip
+                          self.client.request_count - requests_before, time.perf_counter() - started,
+                          platform_stats)  # fmt: skip
 
     def commit_window(self, run_id: str, read: WindowRead) -> WindowReport:
         """The read window's rows, its done record and the platform's daily counts, in one transaction."""
@@ -399,7 +403,7 @@ class Syncer:
             transaction.add_daily_stats([
                 {"metric": metric, "day": window.day, "value": value, "tz_offset_minutes": self._offset(window)}
                 for metric, value in api_totals.items()
-            ])  # fmt: skip
+            ] + read.platform_stats)  # fmt: skip
         return WindowReport(
             window=window,
             rows={entity: ex.table.num_rows for entity, ex in extractions.items()},
@@ -473,6 +477,12 @@ class Syncer:
             body: Any = call(window_filter, interval_type="DAY", timezone_offset=offset)
             totals[metric] = int(body["totalCount"])
         return totals
+
+    def _platform_daily_stats(self, window: Window) -> list[dict[str, Any]]:
+        """Transfers, calls and clients as the platform counts them (``reporter_etl.platform_stats``)."""
+        if self._cancel_reads.is_set():
+            raise _ReadCancelled
+        return daily_platform_stats(self.client, window, self._offset(window))
 
     def _offset(self, window: Window) -> int:
         """Minutes east of UTC at the window's local midnight, as the API's Timezone header wants them."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-BENCHMARKS = ["world_build", "simulator_serve", "api_conversion", "warehouse_load", "sync_vs_download"]
+BENCHMARKS = ["world_build", "simulator_serve", "api_conversion", "warehouse_load", "sync_vs_download", "models_build"]
 
 
 @pytest.mark.slow
@@ -53,3 +53,7 @@ def test_the_smoke_benchmarks_run_and_report(tmp_path: Path) -> None:
         assert part["made"] == part["minimum"] > 0, entity  # no faults, no drift: not one page more than needed
     assert sync["requests"]["paged"]["messages"]["made"] > sync["world"]["windows"]  # some window took two pages
     assert sync["requests"]["session_messages"] == 0
+
+    models = results["models_build"]
+    assert models["messages"] > 0 and models["sessions"] > 0
+    assert models["full_seconds"] > 0 and models["one_day_seconds"] > 0 and models["peak_rss_mib"] > 0

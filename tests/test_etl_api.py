@@ -84,8 +84,10 @@ def test_one_session_syncs_partitions_without_asking_twice_for_the_project(tmp_p
         assert used["count_sessions_per_project"] == 1
         # No catalogs and no end-of-run reconciliation unless asked: the windows' reads only.
         assert set(used) == {"count_sessions_per_project", "filter_messages", "filter_sessions", "filter_clients",
-                             "message_stats", "session_stats"}  # fmt: skip
-        assert used["message_stats"] == used["session_stats"] == 3
+                             "message_stats", "session_stats",  # the windows' reads and their verification
+                             "switched_sessions_stats", "telephony_stats", "unique_clients_stats"}  # fmt: skip
+        # Per window: one message count; two session counts (active, for verification; started, kept to reconcile).
+        assert used["message_stats"] == 3 and used["session_stats"] == 2 * 3
         assert [r.windows[0].day for r in results] == partitions and len({r.run_id for r in results}) == 3
         assert_equals_truth(db, sim.world, sim.world.start, sim.world.end)
         recorded = runs(db)

@@ -16,6 +16,7 @@ import pytest
 from reporter_etl.api import ReporterClient
 from reporter_etl.api.config import RetryPolicy
 from reporter_etl.errors import ServerError
+from reporter_etl.platform_stats import REQUESTS_PER_WINDOW
 from reporter_etl.simulator import FaultConfig, Simulator, WorldConfig
 from reporter_etl.sync import Syncer, SyncEvent, SyncResult
 from reporter_etl.warehouse import Warehouse, open_readonly
@@ -85,10 +86,11 @@ def test_reading_ahead_or_not_gives_the_same_warehouse_and_the_same_requests(tmp
                 outcomes[read_ahead] = (table_snapshot(db), client.requests_by_operation, client.request_count)
             assert any(worker_seen) is read_ahead
             assert_equals_truth(db, sim.world, sim.world.start, sim.world.end)
-            # Each window's own requests: its pages and the platform's two counts, none of a neighbour's.
+            # Each window's own requests: its pages, the platform's two counts and its other daily statistics,
+            # none of a neighbour's.
             for report in result.windows:
                 pages = sum(max(1, math.ceil(rows / 200)) for rows in report.rows.values())
-                assert report.requests == pages + 2, report
+                assert report.requests == pages + 2 + REQUESTS_PER_WINDOW, report
     assert outcomes[True] == outcomes[False]
     assert outcomes[True][2] == sum(outcomes[True][1].values())  # every request counted on the caller's client
 
@@ -114,7 +116,8 @@ def test_a_failed_commit_stops_the_read_ahead_before_the_run_returns(tmp_path: P
         requests_at_return = client.requests_by_operation
         assert client.request_count == sum(requests_at_return.values())
     # The third window's read was called off among its message pages, before it asked for the platform's counts.
-    assert requests_at_return["session_stats"] == 2
+    # Two windows' session statistics each: the verification count and the sessions started (platform_stats).
+    assert requests_at_return["session_stats"] == 2 * 2
     assert done_days(db) == [first_day(), first_day() + timedelta(days=1)]
 
 

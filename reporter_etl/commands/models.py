@@ -7,6 +7,7 @@ from pathlib import Path
 
 from reporter_etl.commands.api_common import day, group_help, print_table
 from reporter_etl.commands.exits import EXIT_OK, UsageError
+from reporter_etl.commands.publish_options import add_publish_options, publish_warehouse
 from reporter_etl.models import (
     BuildReport,
     ModelsConfig,
@@ -57,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT_S, metavar="SECONDS",
                        help="how long to wait for a sync holding the warehouse (default 60)")  # fmt: skip
     add_config_option(build)
+    add_publish_options(build)
     build.set_defaults(handler=build_command)
 
     listing = commands.add_parser("list", help="list the models, their inputs and whether they are daily")
@@ -74,6 +76,9 @@ def build_command(args: argparse.Namespace) -> int:
         args.db, config=config, start=args.start, end=end, select=args.select, lock_timeout=args.lock_timeout
     )
     print(build_summary(report, args.db))
+    published = publish_warehouse(args, config)  # a PublishError says the models are built but not published
+    if published:
+        print(published)
     return EXIT_OK
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from reporter_etl.commands.api_common import connection_parent, day
 from reporter_etl.commands.exits import EXIT_OK, UsageError
 from reporter_etl.commands.models import add_config_option, build_summary, config_from_args
+from reporter_etl.commands.publish_options import add_publish_options, publish_after_build
 from reporter_etl.errors import ReporterEtlError
 from reporter_etl.etl import Settings, open_sync
 from reporter_etl.sync import DEFAULT_LOOKBACK, SyncEvent, SyncResult
@@ -57,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
     parser.add_argument("--no-models", action="store_true", help="do not rebuild the SQL models for the synced days")
     add_config_option(parser)
+    add_publish_options(parser)
     parser.set_defaults(handler=sync_command)
 
 
@@ -78,8 +80,16 @@ def sync_command(args: argparse.Namespace) -> int:
             report = session.build_models(result, config=config)
         except ReporterEtlError as exc:
             raise ModelsNotBuiltError(f"the sync committed, but the models were not built: {exc}") from exc
-    if report is not None:
+        if report is None:
+            return EXIT_OK
         print(build_summary(report, args.db))
+        try:
+            published = publish_after_build(session.warehouse.con, args)
+        except ReporterEtlError as exc:
+            raise ModelsNotBuiltError(f"the sync committed and the models were built, but not published: {exc}") \
+                from exc
+    if published:
+        print(published)
     return EXIT_OK
 
 

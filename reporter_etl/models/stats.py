@@ -34,7 +34,7 @@ import logging
 import math
 import numbers
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -269,13 +269,10 @@ def compare(
             rel_ci_low, rel_ci_high = rel_diff - t_quantile * rel_se, rel_diff + t_quantile * rel_se
             seq_rel_low, seq_rel_high = rel_diff - seq_factor * rel_se, rel_diff + seq_factor * rel_se
 
-    return Comparison(
-        control_mean=_finite(control_mean),
-        treatment_mean=_finite(treatment_mean),
-        abs_diff=_finite(abs_diff),
+    return replace(
+        empty,
         abs_ci_low=_finite(abs_diff - t_quantile * abs_se),
         abs_ci_high=_finite(abs_diff + t_quantile * abs_se),
-        rel_diff=_finite(rel_diff),
         rel_ci_low=_finite(rel_ci_low),
         rel_ci_high=_finite(rel_ci_high),
         p_value=_finite(p_value),
