@@ -264,6 +264,7 @@ def sync_requests(run: Run) -> dict[str, Any]:
         "paged": {e: {"operation": op, "made": by_op.get(op, 0), "minimum": run.out["minimum"].get(e, 0)}
                   for e, (*_, op) in ENTITIES.items()},
         "other": {op: n for op, n in sorted(by_op.items()) if op not in paged_ops},
+        "counts_only": run.out.get("counts_only", {}),  # list operations asked for a count (platform statistics)
         BY_SESSION: by_op.get(BY_SESSION, 0),
         "total": run.out["request_count"],
     }  # fmt: skip
