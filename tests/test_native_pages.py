@@ -91,6 +91,8 @@ DECLINED = [
     ("messages", put("sentiment", "positive")),  # a field the contract does not know
     ("messages", nested("nlpInfo", "modelVersion", "7")),  # ... inside a known object
     ("messages", put("labels", [{"id": 1, "name": "x", "priority": 1, "colour": "red"}])),  # ... inside a label
+    ("messages", put("labels", [None])),  # a label that is not an object
+    ("sessions", put("labels", [None])),
     ("messages", put("processingTime", "12")),  # retyped: a string where the spec says integer
     ("messages", put("processingTime", 1.5)),
     ("messages", put("processingTime", 2**40)),  # does not fit the column's int32

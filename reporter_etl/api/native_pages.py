@@ -167,6 +167,8 @@ class FastPageParser:
                     parent = tops[cp.top]
                     flat[cp.top] = dict(zip(parent.type.names, parent.flatten(), strict=True))
                 values = flat[cp.top][cp.sub]
+            if cp.kind in ("message_labels", "session_labels") and values.values.null_count:
+                raise pa.ArrowInvalid("a null label")  # the Python path refuses it with the field named
             if cp.kind == "message_labels":
                 values = _message_labels(values)
             elif cp.kind == "map":
