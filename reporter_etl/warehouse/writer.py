@@ -33,7 +33,7 @@ DEFAULT_CHECKPOINT_THRESHOLD = "256MB"
 # What a sync lets DuckDB use (Warehouse.limits).  Left alone, DuckDB keeps what it wrote in its buffer pool up to
 # 80% of RAM: a long sync grew to 600-800 MiB that way.  Within a limit it evicts (the data is in the file and
 # the WAL).  One thread: a window's merge is small, and the sync's page readers and parsers want the other core.
-SYNC_MEMORY_LIMIT = "64MB"
+SYNC_MEMORY_LIMIT = "256MB"
 SYNC_THREADS = 1
 
 
