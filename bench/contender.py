@@ -142,7 +142,7 @@ def _dlt(plan: dict[str, Any], workdir: Path) -> dict[str, Any]:
             request.params = {**(request.params or {}), "page": self.page, "size": PAGE_SIZE}
 
     keys = {"messages": ["project_short_name", "question_id"], "sessions": ["project_short_name", "session_id"],
-            "clients": ["project_short_name", "channel_type", "id"]}  # fmt: skip
+            "clients": ["project_short_name", "bot_id", "id"]}  # fmt: skip
     resources = []
     for number, query in enumerate(plan["queries"]):
         entity = query["entity"]

@@ -375,8 +375,10 @@ def extra_lines(results: dict[str, Any]) -> list[str]:
     models = results.get("models")
     if models:
         for key, value in models.items():
-            if isinstance(value, int | float):
-                lines.append(f"| models: {key} | {value:.2f} |")
+            if isinstance(value, int):
+                lines.append(f"| models: {key} | {value:,} |")
+            elif isinstance(value, float):
+                lines.append(f"| models: {key} | {value:,.2f} |")
     else:
         lines.append("| models full build / one-day build | not measured: bench/models_build.py does not exist yet |")
     return lines
