@@ -2,8 +2,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: test demo dagster browser-deps lint bench soak clean
+.PHONY: test demo dagster browser-deps lint bench bench-quick bench-parts soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +38,19 @@ browser-deps:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
-bench: $(STAMP)
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+# The side-by-side table (transfer, floor, sync, dlt; simulator and replay): bench/RESULTS.md, bench/results/.
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/side_by_side.py
+
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python bench/side_by_side.py --quick
+
+# The component benchmarks (world build, serving, conversion, load, sync vs download), one after another.
+bench-parts: $(STAMP)
 	$(BIN)/python bench/run.py
 
 # Minutes: >= 200 fault schedules, >= 30 SIGKILLs, concurrent writers; make test runs `-m soak.run --quick`.

@@ -89,8 +89,10 @@ def _extract_into(
         result.pages += pages
         result.passes += 1
         if consistent:
-            merged = pa.concat_tables([result.table, table]) if result.table.num_rows else table
-            result.table = dedupe_last(merged, entity.key)
+            if result.table.num_rows:  # the second half of a split window: a key may be in both halves
+                result.table = dedupe_last(pa.concat_tables([result.table, table]), entity.key)
+            else:  # a consistent pass has distinct keys already
+                result.table = table
             return
         log.info(
             "%s [%s, %s): source changed while paging (pass %d of %d), reading again",

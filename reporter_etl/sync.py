@@ -242,7 +242,8 @@ class Syncer:
         result = SyncResult(run_id=run_id, project=project, planned=windows)
         self._requests_before_run = requests_before = self.client.request_count
         try:
-            yield result
+            with self.wh.limits():
+                yield result
         except BaseException as exc:
             result.request_count = self.client.request_count - requests_before
             try:
@@ -367,6 +368,20 @@ class Syncer:
         """The window's entities, read again while they disagree with the platform's own counts."""
         started = time.perf_counter()
         requests_before = self.client.request_count
+        # The platform's daily statistics do not depend on the lists: asked meanwhile, in a thread of their own.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-platform-stats") as side:
+            platform_stats_future = side.submit(self._platform_daily_stats, window)
+            try:
+                extractions, api_totals, pages, passes, splits = self._read_verified(window)
+                platform_stats = platform_stats_future.result()
+            except BaseException:
+                platform_stats_future.cancel()
+                raise
+        return WindowRead(window, extractions, api_totals, pages, passes, splits,
+                          self.client.request_count - requests_before, time.perf_counter() - started,
+                          platform_stats)  # fmt: skip
+
+    def _read_verified(self, window: Window) -> tuple[dict[str, Extraction], dict[str, int], int, int, int]:
         pages = passes = splits = 0
         for attempt in range(1, self.max_verify_rounds + 1):
             extractions = {name: self._extract(entity, window) for name, entity in ENTITIES.items()}
@@ -384,27 +399,19 @@ class Syncer:
             # The platform's statistics and its lists may disagree for reasons of their own; the window is
             # still a consistent read, and the end-of-run reconciliation and the next lookback look again.
             log.warning("%s: read %s but the platform's statistics say %s", window, read, api_totals)
-        platform_stats = self._platform_daily_stats(window)
-        return WindowRead(window, extractions, api_totals, pages, passes, splits,
-                          self.client.request_count - requests_before, time.perf_counter() - started,
-                          platform_stats)  # fmt: skip
+        return extractions, api_totals, pages, passes, splits
 
     def commit_window(self, run_id: str, read: WindowRead) -> WindowReport:
-        """The read window's rows and its done record in one transaction, then the platform's daily counts."""
+        """The read window's rows, its done record and the platform's daily counts, in one transaction."""
         window, extractions, api_totals = read.window, read.extractions, read.api_totals
         started = time.perf_counter()
         with self.wh.window_load(self.project, WINDOW_ENTITIES, window.start, window.end, run_id) as transaction:
             for entity, extraction in extractions.items():
-                transaction.add(entity, extraction.table)
-        self.wh.upsert_daily_stats(
-            self.project,
-            run_id,
-            [
+                transaction.add(entity, extraction.table, distinct_keys=True)  # extract() leaves one row per key
+            transaction.add_daily_stats([
                 {"metric": metric, "day": window.day, "value": value, "tz_offset_minutes": self._offset(window)}
                 for metric, value in api_totals.items()
-            ]
-            + read.platform_stats,
-        )
+            ] + read.platform_stats)  # fmt: skip
         return WindowReport(
             window=window,
             rows={entity: ex.table.num_rows for entity, ex in extractions.items()},

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,9 +25,11 @@ from urllib.parse import quote
 from reporter_etl.api import config as cfg
 from reporter_etl.api.filters import FilterLike, format_api_date, format_api_datetime, serialize_filters
 from reporter_etl.api.http import HttpSender, dumps
+from reporter_etl.api.native_pages import FastPageParser
 from reporter_etl.api.operations import Operation, operation
 from reporter_etl.api.paging import Page, iterate_pages
 from reporter_etl.api.transport import LegacyTokenPathTransport, Transport
+from reporter_etl.entities import ENTITIES
 from reporter_etl.errors import ReportTaskError
 
 log = logging.getLogger(__name__)
@@ -94,6 +98,7 @@ class ReporterClient:
         retry: cfg.RetryPolicy | None = None,
         page_size: int = cfg.MAX_PAGE_SIZE,
         sleep: Callable[[float], None] = time.sleep,
+        page_concurrency: int = 2,
     ) -> None:
         if transport is None:
             if token is None:
@@ -107,6 +112,12 @@ class ReporterClient:
         )  # fmt: skip
         self.transport = transport
         self._http = HttpSender(transport, self.settings, sleep=sleep)
+        # Pages of one query in flight at once (docs/decisions.md): the server prepares the next page while this
+        # process reads and converts one.  1 reads strictly one page after another.
+        self.page_concurrency = max(1, page_concurrency)
+        self._page_pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+        self._parsers: dict[str, FastPageParser] = {}
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> ReporterClient:
@@ -119,6 +130,10 @@ class ReporterClient:
         return f"ReporterClient({self.transport!r})"
 
     def close(self) -> None:
+        with self._pool_lock:
+            pool, self._page_pool = self._page_pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         self._http.close()
 
     def __enter__(self) -> ReporterClient:
@@ -143,8 +158,10 @@ class ReporterClient:
 
     # ---- generic ---------------------------------------------------------------------------------------
 
-    def call(self, name: str, *, filters: Filters = None, body: Json = None, **params: Any) -> Json:
-        """Run one operation by method name or operationId; returns parsed JSON, text, or None."""
+    def call(self, name: str, *, filters: Filters = None, body: Json = None,
+             parse: Callable[[bytes], Any] | None = None, **params: Any) -> Json:  # fmt: skip
+        """Run one operation by method name or operationId; returns parsed JSON, text, or None (or what
+        ``parse`` made of a JSON body, see ``HttpSender.send``)."""
         op = operation(name)
         path = op.path
         query: list[tuple[str, str]] = []
@@ -176,7 +193,7 @@ class ReporterClient:
             payload = None if body is None else dumps(body)
         elif body is not None:
             raise TypeError(f"{op.name} takes no body")
-        return self._http.send(op, path, query=query, headers=headers, body=payload).data
+        return self._http.send(op, path, query=query, headers=headers, body=payload, parse=parse).data
 
     def paginate(self, operation_name: str, *, filters: Filters = None, size: int | None = None,
                  first_page: int = 0, **params: Any) -> Iterator[Page]:  # fmt: skip
@@ -193,10 +210,35 @@ class ReporterClient:
         elif filters is not None:
             raise TypeError(f"{op.name} takes no filters")
 
-        def fetch(page: int, page_size: int) -> Json:
-            return self.call(op.name, page=page, size=page_size, **kwargs)
+        parse = self._page_parser(op) if op.entity else None
 
+        def fetch(page: int, page_size: int) -> Json:
+            return self.call(op.name, page=page, size=page_size, parse=parse, **kwargs)
+
+        if self.page_concurrency > 1:
+            return iterate_pages(op, fetch, size, first_page, submit=self._pool().submit,
+                                 in_flight=self.page_concurrency)  # fmt: skip
         return iterate_pages(op, fetch, size, first_page)
+
+    @property
+    def page_parsers(self) -> dict[str, FastPageParser]:
+        """The native page parser of each paged operation used so far (their ``parsed``/``declined`` counts)."""
+        return dict(self._parsers)
+
+    def _page_parser(self, op: Operation) -> Callable[[bytes], Any]:
+        """Pages of an entity go straight into its Arrow columns (``native_pages``), the exact Python
+        conversion taking any page the native parser cannot vouch for."""
+        parser = self._parsers.get(op.name)
+        if parser is None:
+            assert op.entity is not None and op.items_field is not None
+            parser = self._parsers[op.name] = FastPageParser(ENTITIES[op.entity], op.items_field)
+        return parser.parse
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._page_pool is None:
+                self._page_pool = ThreadPoolExecutor(self.page_concurrency, thread_name_prefix="reporter-pages")
+            return self._page_pool
 
     def iter_messages(self, filters: Filters = None, *, size: int | None = None) -> Iterator[Page]:
         """Pages of ``messages/filter`` (ExtendedMessage items; ``entities.MESSAGES``)."""

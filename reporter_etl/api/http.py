@@ -13,6 +13,7 @@ import contextlib
 import email.utils
 import logging
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -141,11 +142,19 @@ class HttpSender:
         self.session.mount("https://", adapter)
         self._sleep = sleep
         self._rng = rng or random.Random()
+        # Counted under a lock: a paged read has a few requests in flight from a small thread pool.
+        self._count_lock = threading.Lock()
         self.request_count = 0
         self.retry_count = 0
         self.host = urlsplit(transport.base_url).netloc  # named in errors; never the token, which is in the path
-        self._attempt_timeouts = settings.timeouts.as_requests()
+        # Each attempt's (connect, read) timeouts, cut to what is left of its request's budget; per thread, since
+        # a paged read has a few requests in flight at once.
+        self._default_attempt_timeouts = settings.timeouts.as_requests()
+        self._per_thread = threading.local()
         self.requests_by_operation: Counter[str] = Counter()
+
+    def _attempt_timeouts(self) -> tuple[float, float]:
+        return getattr(self._per_thread, "attempt_timeouts", self._default_attempt_timeouts)
 
     def close(self) -> None:
         self.session.close()
@@ -160,7 +169,10 @@ class HttpSender:
         query: Iterable[tuple[str, str]] = (),
         headers: dict[str, str] | None = None,
         body: bytes | None = None,
+        parse: Callable[[bytes], Any] | None = None,
     ) -> Response:
+        """``parse`` reads a JSON body in place of ``orjson.loads`` (the sync's pages go straight into Arrow);
+        when it returns None the body is parsed as usual, so an unreadable body is still retried as before."""
         target = self.transport.target(op, path)
         all_headers = {**target.headers, **(headers or {})}
         if body is not None:
@@ -168,7 +180,7 @@ class HttpSender:
         params = list(target.query) + list(query)
 
         def attempt_once(attempt: int) -> Response | _Failure:
-            outcome = self._attempt(op, target.url, target.display, params, all_headers, body, attempt)
+            outcome = self._attempt(op, target.url, target.display, params, all_headers, body, attempt, parse)
             if (isinstance(outcome, _Failure) and op.delete_missing_ok and attempt > 1
                     and isinstance(outcome.error, NotFoundError)):  # fmt: skip
                 log.info("%s: already gone on attempt %d, so an earlier attempt did it", op.name, attempt)
@@ -188,7 +200,7 @@ class HttpSender:
             attempt += 1
             # Every attempt's waits fit in what is left of the operation's budget (timeouts.request).
             left = max(timeouts.request - (time.monotonic() - started), 0.001)
-            self._attempt_timeouts = (min(timeouts.connect, left), min(timeouts.read, left))
+            self._per_thread.attempt_timeouts = (min(timeouts.connect, left), min(timeouts.read, left))
             outcome = attempt_once(attempt)
             if not isinstance(outcome, _Failure):
                 return outcome
@@ -207,7 +219,8 @@ class HttpSender:
                 elif failure.retryable and not may_retry and isinstance(error, ApiError | TransportError):
                     error.message = f"{error.message} (not retried: {op.name} is not safe to send twice)"
                 raise error
-            self.retry_count += 1
+            with self._count_lock:
+                self.retry_count += 1
             if failure.no_answer:
                 # Silence is the one failure that shows nothing for minutes: say that we wait, and until when.
                 log.warning("%s; %s has not answered, retrying in %.1f s (attempt %d of %d; giving up %.0f s after "
@@ -227,14 +240,16 @@ class HttpSender:
         headers: dict[str, str],
         body: bytes | None,
         attempt: int,
+        parse: Callable[[bytes], Any] | None = None,
     ) -> Response | _Failure:
-        self.request_count += 1
-        self.requests_by_operation[op.name] += 1
+        with self._count_lock:
+            self.request_count += 1
+            self.requests_by_operation[op.name] += 1
         started = time.perf_counter()
         try:
             raw = self.session.request(
                 op.method, url, params=params, headers=headers, data=body,
-                timeout=self._attempt_timeouts, allow_redirects=False,
+                timeout=self._attempt_timeouts(), allow_redirects=False,
             )  # fmt: skip
             content = raw.content
         except requests.RequestException as exc:
@@ -245,10 +260,11 @@ class HttpSender:
         content_type = raw.headers.get("Content-Type", "")
         status = raw.status_code
         if 200 <= status < 300:
-            return self._success(op, status, content_type, content)
+            return self._success(op, status, content_type, content, parse)
         return self._error(op, status, content_type, content, raw.headers.get("Retry-After"))
 
-    def _success(self, op: Operation, status: int, content_type: str, content: bytes) -> Response | _Failure:
+    def _success(self, op: Operation, status: int, content_type: str, content: bytes,
+                 parse: Callable[[bytes], Any] | None = None) -> Response | _Failure:  # fmt: skip
         kind: ResponseKind = op.response
         if kind == "empty":
             return Response(status, content_type, content, None)
@@ -265,6 +281,10 @@ class HttpSender:
                        f"or login page in front of the API? check the base URL)")  # fmt: skip
             return _Failure(UnexpectedResponseError(f"{op.name}: {problem}", operation=op.name, status=status),
                             retryable=True)  # fmt: skip
+        if parse is not None:
+            parsed = parse(content)
+            if parsed is not None:
+                return Response(status, content_type, content, parsed)
         try:
             data = orjson.loads(content)
         except orjson.JSONDecodeError as exc:
@@ -312,7 +332,7 @@ class HttpSender:
         )
 
     def _transport_failure(self, op: Operation, exc: requests.RequestException) -> _Failure:
-        connect_s, read_s = self._attempt_timeouts
+        connect_s, read_s = self._attempt_timeouts()
         unsent = no_answer = False
         if isinstance(exc, requests.ConnectTimeout):
             problem, unsent, no_answer = f"could not connect to {self.host} within {connect_s:g}s", True, True
@@ -340,10 +360,11 @@ class HttpSender:
         partial = destination.with_name(destination.name + ".part")
 
         def attempt_once(attempt: int) -> int | _Failure:
-            self.request_count += 1
-            self.requests_by_operation[name] += 1
+            with self._count_lock:
+                self.request_count += 1
+                self.requests_by_operation[name] += 1
             try:
-                with self.session.get(absolute, stream=True, timeout=self._attempt_timeouts,
+                with self.session.get(absolute, stream=True, timeout=self._attempt_timeouts(),
                                       headers={"Accept": "*/*"}) as raw:  # fmt: skip
                     if raw.status_code != 200:
                         return self._error(op, raw.status_code, raw.headers.get("Content-Type", ""), raw.content,

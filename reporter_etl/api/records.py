@@ -135,7 +135,10 @@ def _build(cp: _ColumnPlan, values: list[Any], contract: Entity, extras: list[di
         if kind == "map":
             if any(v is not None and type(v) is not dict for v in values):
                 raise TypeError
-            return pa.array([None if v is None else list(v.items()) for v in values], column.type)
+            # Entries in key order, without keys whose value is null: a map is read by key, and this is what
+            # the native page parser (native_pages.py) makes of it too (docs/decisions.md).
+            return pa.array([None if v is None else sorted((k, x) for k, x in v.items() if x is not None)
+                             for v in values], column.type)  # fmt: skip
         if kind in ("message_labels", "session_labels"):
             return pa.array(_labels(values, kind, field, extras), column.type)
     except (TypeError, ValueError, pa.ArrowInvalid, pa.ArrowTypeError, AttributeError):

@@ -239,26 +239,38 @@ def upsert_daily_stats(
     rows: CatalogRows,
     fetched_at: datetime | None = None,
 ) -> int:
-    """Insert or replace the platform's daily counts keyed by (metric, dimension, day)."""
+    """Insert or replace the platform's daily counts keyed by (metric, dimension, day), in a transaction."""
     state.require_run(con, run_id, project)
+    table = daily_stats_table(rows)
+    with transaction(con, {"_daily_stats": table}):
+        merge_daily_stats(con, project, run_id, "_daily_stats", table.num_rows, fetched_at)
+    return table.num_rows
+
+
+def daily_stats_table(rows: CatalogRows) -> pa.Table:
+    """The platform's daily counts as a table of DAILY_STATS_SCHEMA, one row per (metric, dimension, day)."""
     if isinstance(rows, pa.Table):
         table = conform_to(DAILY_STATS_SCHEMA, "api_daily_stats", rows)
         table = table.set_column(1, "dimension", table.column("dimension").fill_null(""))
     else:
         table = pa.Table.from_pylist([_stat_row(item) for item in rows], schema=DAILY_STATS_SCHEMA)
-    table = dedupe_last(table, ("metric", "dimension", "day"))
+    return dedupe_last(table, ("metric", "dimension", "day"))
+
+
+def merge_daily_stats(con: duckdb.DuckDBPyConnection, project: str, run_id: str, view: str, rows: int,
+                      fetched_at: datetime | None = None) -> None:  # fmt: skip
+    """Replace the daily counts in the registered ``view`` (a ``daily_stats_table``).  Call inside a transaction
+    (a window's, or ``upsert_daily_stats``'s): on its own it is not atomic."""
     moment = (fetched_at or datetime.now(UTC)).astimezone(UTC)
-    with transaction(con, {"_daily_stats": table}):
-        con.execute(
-            "DELETE FROM raw.api_daily_stats t USING _daily_stats s WHERE t.project_short_name = ? "
-            "AND t.metric = s.metric AND t.dimension = s.dimension AND t.day = s.day",
-            [project],
-        )
-        con.execute(
-            "INSERT INTO raw.api_daily_stats (project_short_name, metric, dimension, day, value, "
-            "tz_offset_minutes, fetched_at, _sync_run_id) "
-            "SELECT ?, metric, dimension, day, value, tz_offset_minutes, ?, ? FROM _daily_stats",
-            [project, moment, run_id],
-        )
-        state.add_run_rows(con, run_id, {"api_daily_stats": table.num_rows})
-    return table.num_rows
+    con.execute(
+        f"DELETE FROM raw.api_daily_stats t USING {view} s WHERE t.project_short_name = ? "
+        "AND t.metric = s.metric AND t.dimension = s.dimension AND t.day = s.day",
+        [project],
+    )
+    con.execute(
+        "INSERT INTO raw.api_daily_stats (project_short_name, metric, dimension, day, value, "
+        "tz_offset_minutes, fetched_at, _sync_run_id) "
+        f"SELECT ?, metric, dimension, day, value, tz_offset_minutes, ?, ? FROM {view}",
+        [project, moment, run_id],
+    )
+    state.add_run_rows(con, run_id, {"api_daily_stats": rows})

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -182,14 +183,18 @@ class WindowTransaction:
         self.run_id = run_id
         state.require_run(con, run_id, project)
         self._staged: dict[str, list[pa.Table]] = {entity: [] for entity in self.entities}
+        self._unique: dict[str, bool] = dict.fromkeys(self.entities, True)  # keys known distinct, per entity
+        self._daily_stats: pa.Table | None = None
         self.loaded: WindowLoaded | None = None
 
     @property
     def staged_rows(self) -> dict[str, int]:
         return {entity: sum(t.num_rows for t in tables) for entity, tables in self._staged.items()}
 
-    def add(self, entity: str, data: BatchLike) -> int:
-        """Stage rows of ``entity`` (any number of calls per entity); returns the number of rows staged."""
+    def add(self, entity: str, data: BatchLike, *, distinct_keys: bool = False) -> int:
+        """Stage rows of ``entity`` (any number of calls per entity); returns the number of rows staged.
+        ``distinct_keys``: the caller vouches that no two of these rows share a key (the sync's extraction
+        checks it), which spares the commit a grouping of a lone batch."""
         if entity not in self._staged:
             raise LoadError(f"{entity!r} is not one of this window's entities {list(self.entities)}")
         if self.loaded is not None:
@@ -198,7 +203,16 @@ class WindowTransaction:
         table = conform_to(spec.schema, spec.name, data)
         check_project(table, spec, self.project)
         self._staged[entity].append(table)
+        self._unique[entity] = distinct_keys and len(self._staged[entity]) == 1
         return table.num_rows
+
+    def add_daily_stats(self, rows: Iterable[Mapping[str, Any]] | pa.Table) -> None:
+        """The platform's daily counts for this window, committed in the window's transaction."""
+        from reporter_etl.warehouse import catalogs  # catalogs imports this module
+
+        if self.loaded is not None:
+            raise LoadError("this window is already committed")
+        self._daily_stats = catalogs.daily_stats_table(rows)
 
     def commit(self) -> WindowLoaded:
         if self.loaded is not None:
@@ -210,12 +224,15 @@ class WindowTransaction:
             spec = entity_description(entity)
             tables = self._staged[entity]
             staged = pa.concat_tables(tables) if tables else spec.schema.empty_table()
-            rows = dedupe_last(staged, spec.key)
+            rows = staged if self._unique[entity] else dedupe_last(staged, spec.key)
             loaded.rows[entity] = rows.num_rows
             loaded.duplicates_dropped[entity] = staged.num_rows - rows.num_rows
             prepared.append((spec, rows))
         con = self._con
-        with transaction(con, {stage_view(spec): rows for spec, rows in prepared}):
+        views = {stage_view(spec): rows for spec, rows in prepared}
+        if self._daily_stats is not None:
+            views["_stage_daily_stats"] = self._daily_stats
+        with transaction(con, views):
             for spec, _ in prepared:
                 merge_entity(con, spec, stage_view(spec), self.run_id)
             for entity in self.entities:
@@ -223,6 +240,11 @@ class WindowTransaction:
                     con, self.project, entity, self.window_start, self.window_end, loaded.rows[entity], self.run_id
                 )
             state.add_run_rows(con, self.run_id, loaded.rows)
+            if self._daily_stats is not None:
+                from reporter_etl.warehouse import catalogs
+
+                catalogs.merge_daily_stats(con, self.project, self.run_id, "_stage_daily_stats",
+                                           self._daily_stats.num_rows)  # fmt: skip
             log.debug("window %s [%s, %s): merged, committing", self.project, self.window_start, self.window_end)
         self._staged.clear()
         loaded.seconds = time.perf_counter() - started

@@ -31,6 +31,11 @@ DEFAULT_LOCK_TIMEOUT_S = 60.0
 # DuckDB checkpoints when the WAL passes this size.  Its default (16MB) made nearly every 30k-row window commit
 # checkpoint, which tripled load time; the writer checkpoints once more on close so readers find a tidy file.
 DEFAULT_CHECKPOINT_THRESHOLD = "256MB"
+# What a sync lets DuckDB use (Warehouse.limits).  Left alone, DuckDB keeps what it wrote in its buffer pool up to
+# 80% of RAM: a long sync grew to 600-800 MiB that way.  Within a limit it evicts (the data is in the file and
+# the WAL).  One thread: a window's merge is small, and the sync's page readers and parsers want the other core.
+SYNC_MEMORY_LIMIT = "256MB"
+SYNC_THREADS = 1
 
 
 class Warehouse:
@@ -102,7 +107,8 @@ class Warehouse:
             return
         try:
             if checkpoint:
-                self.con.execute("CHECKPOINT")
+                with self.limits():  # a checkpoint's memory is bounded like a sync's
+                    self.con.execute("CHECKPOINT")
         except duckdb.Error as exc:
             log.warning("checkpoint on close failed (the WAL is replayed on next open): %s", exc)
         finally:
@@ -118,6 +124,23 @@ class Warehouse:
     ) -> None:
         # Out of space, a checkpoint would only fail again (and say so); the WAL is replayed on the next open.
         self.close(checkpoint=not isinstance(exc, WarehouseWriteError))
+
+    @contextmanager
+    def limits(self, *, memory_limit: str | None = SYNC_MEMORY_LIMIT, threads: int | None = SYNC_THREADS
+               ) -> Iterator[None]:  # fmt: skip
+        """DuckDB's ``memory_limit`` and ``threads`` for the block, then back to what they were."""
+        wanted = {"memory_limit": memory_limit, "threads": threads}
+        before = {}
+        for name, value in wanted.items():
+            if value is not None:
+                before[name] = self.con.execute(f"SELECT current_setting('{name}')").fetchone()[0]
+                self.con.execute(f"SET {name} = '{value}'")
+        try:
+            yield
+        finally:
+            for name, value in before.items():
+                if self.con is not None:
+                    self.con.execute(f"SET {name} = '{value}'")
 
     # ------------------------------------------------------------ runs
 
