@@ -2,6 +2,7 @@
 platform's daily statistics.  Every asset that writes the warehouse is in the one writer pool, and every
 partitioned asset backfills a whole range in a single run."""
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -71,9 +72,9 @@ def _window_text(project: ProjectConfig, first: date, last: date) -> str:
     return f"{first}..{last} (local days in {project.timezone}, MESSAGE_TIME)"
 
 
-def raw_day_asset(project: ProjectConfig, partitions: dg.DailyPartitionsDefinition) -> dg.AssetsDefinition:
-    api_key = api_resource_key(project)
-    specs = [
+def raw_table_specs(project: ProjectConfig, descriptions: Mapping[str, str]) -> list[dg.AssetSpec]:
+    """One spec per raw table that an asset of the project writes in one transaction."""
+    return [
         dg.AssetSpec(
             key=raw_key(project, table),
             description=description,
@@ -82,8 +83,13 @@ def raw_day_asset(project: ProjectConfig, partitions: dg.DailyPartitionsDefiniti
             freshness_policy=freshness(),
             metadata={"table": f"raw.{table}", "project": project.short_name},
         )
-        for table, description in DAY_TABLE_DESCRIPTIONS.items()
+        for table, description in descriptions.items()
     ]
+
+
+def raw_day_asset(project: ProjectConfig, partitions: dg.DailyPartitionsDefinition) -> dg.AssetsDefinition:
+    api_key = api_resource_key(project)
+    specs = raw_table_specs(project, DAY_TABLE_DESCRIPTIONS)
 
     @dg.multi_asset(
         name=f"{project.prefix}_raw_day",
@@ -125,17 +131,7 @@ def raw_day_asset(project: ProjectConfig, partitions: dg.DailyPartitionsDefiniti
 
 def catalogs_asset(project: ProjectConfig) -> dg.AssetsDefinition:
     api_key = api_resource_key(project)
-    specs = [
-        dg.AssetSpec(
-            key=raw_key(project, table),
-            description=description,
-            group_name=raw_group(project),
-            kinds={"duckdb"},
-            freshness_policy=freshness(),
-            metadata={"table": f"raw.{table}", "project": project.short_name},
-        )
-        for table, description in CATALOG_DESCRIPTIONS.items()
-    ]
+    specs = raw_table_specs(project, CATALOG_DESCRIPTIONS)
 
     @dg.multi_asset(
         name=f"{project.prefix}_catalogs",
