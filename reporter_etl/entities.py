@@ -106,6 +106,17 @@ class Entity:
         return pa.schema(key_fields + label_fields)
 
 
+# Where a message or a session took place and with whom: the same API fields on both.
+_CONVERSATION_PARTIES: tuple[Column, ...] = (
+        Column("project_short_name", pa.string(), "projectShortName", nullable=False),
+        Column("channel_type", pa.string(), "channelType", nullable=False),
+        Column("bot_id", pa.string(), "botId", nullable=False),
+        Column("client_id", pa.string(), "client.id", nullable=False),
+        Column("client_first_name", pa.string(), "client.firstName"),
+        Column("client_last_name", pa.string(), "client.lastName"),
+        Column("client_username", pa.string(), "client.username"),
+)
+
 MESSAGES = Entity(
     name="messages",
     operation="filter_messages",  # POST messages/filter: ExtendedMessage, which carries session and client fields
@@ -122,13 +133,7 @@ MESSAGES = Entity(
     columns=(
         Column("question_id", pa.string(), "questionId", nullable=False),
         Column("session_id", pa.string(), "sessionId", nullable=False),
-        Column("project_short_name", pa.string(), "projectShortName", nullable=False),
-        Column("channel_type", pa.string(), "channelType", nullable=False),
-        Column("bot_id", pa.string(), "botId", nullable=False),
-        Column("client_id", pa.string(), "client.id", nullable=False),
-        Column("client_first_name", pa.string(), "client.firstName"),
-        Column("client_last_name", pa.string(), "client.lastName"),
-        Column("client_username", pa.string(), "client.username"),
+        *_CONVERSATION_PARTIES,
         Column("session_start_time", TS, "sessionStartTime", nullable=False),
         Column("message_time", TS, "timestamp", nullable=False),
         Column("is_livechat", pa.bool_(), "isLivechat", nullable=False),
@@ -176,13 +181,7 @@ SESSIONS = Entity(
     links=(LinkTable("raw.session_label_links", "labels", (("label_id", "id"), ("label_name", "name"))),),
     columns=(
         Column("session_id", pa.string(), "sessionId", nullable=False),
-        Column("project_short_name", pa.string(), "projectShortName", nullable=False),
-        Column("channel_type", pa.string(), "channelType", nullable=False),
-        Column("bot_id", pa.string(), "botId", nullable=False),
-        Column("client_id", pa.string(), "client.id", nullable=False),
-        Column("client_first_name", pa.string(), "client.firstName"),
-        Column("client_last_name", pa.string(), "client.lastName"),
-        Column("client_username", pa.string(), "client.username"),
+        *_CONVERSATION_PARTIES,
         Column("start_time", TS, "startTime", nullable=False),
         Column("first_question", pa.string(), "firstQuestion"),
         Column("last_question", pa.string(), "lastQuestion"),

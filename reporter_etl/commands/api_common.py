@@ -112,6 +112,16 @@ def api_command(handler: Callable[[argparse.Namespace, ReporterClient], int | No
     return run
 
 
+def command_group(
+    subparsers: argparse._SubParsersAction, name: str, **parser_options: Any
+) -> argparse._SubParsersAction:
+    """A command with subcommands (``reporter-etl NAME COMMAND``); without a COMMAND it prints its help."""
+    parser = subparsers.add_parser(name, **parser_options)
+    commands = parser.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
+    parser.set_defaults(handler=group_help(parser))
+    return commands
+
+
 def group_help(parser: argparse.ArgumentParser) -> Handler:
     def show(args: argparse.Namespace) -> int:
         parser.print_help()

@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 
 from reporter_etl.api import ReporterClient
-from reporter_etl.commands.api_common import api_command, connection_parent, group_help
+from reporter_etl.commands.api_common import api_command, command_group, connection_parent
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     plain = connection_parent(json_output=False)
-    clients = subparsers.add_parser("clients", help="block or unblock a client of a bot")
-    commands = clients.add_subparsers(dest="clients_command", metavar="COMMAND")
-    clients.set_defaults(handler=group_help(clients))
+    commands = command_group(subparsers, "clients", help="block or unblock a client of a bot")
 
     block = commands.add_parser("block", parents=[plain], help="block a client (the bot stops answering them)")
     block.add_argument("--bot", required=True, help="bot (channel) id, as in the botId field")

@@ -7,8 +7,8 @@ import argparse
 from reporter_etl.api import ReporterClient
 from reporter_etl.commands.api_common import (
     api_command,
+    command_group,
     connection_parent,
-    group_help,
     print_json,
     print_table,
 )
@@ -18,9 +18,9 @@ from reporter_etl.commands.exits import UsageError
 def register(subparsers: argparse._SubParsersAction) -> None:
     common = connection_parent()
     plain = connection_parent(json_output=False)
-    experiments = subparsers.add_parser("experiments", help="scenario experiments: list, create, stop, delete, count")
-    commands = experiments.add_subparsers(dest="experiments_command", metavar="COMMAND")
-    experiments.set_defaults(handler=group_help(experiments))
+    commands = command_group(
+        subparsers, "experiments", help="scenario experiments: list, create, stop, delete, count"
+    )
 
     commands.add_parser("list", parents=[common], help="list experiments").set_defaults(handler=list_experiments)
 

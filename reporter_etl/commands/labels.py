@@ -8,8 +8,8 @@ from typing import Any
 from reporter_etl.api import ReporterClient, message_time
 from reporter_etl.commands.api_common import (
     api_command,
+    command_group,
     connection_parent,
-    group_help,
     instant_or_day,
     period,
     print_json,
@@ -21,11 +21,11 @@ from reporter_etl.commands.exits import UsageError
 def register(subparsers: argparse._SubParsersAction) -> None:
     common = connection_parent()
     plain = connection_parent(json_output=False)
-    labels = subparsers.add_parser("labels", help="list the label catalog; label sessions and messages",
-                                   description="The project's label catalog (phrase labels in groups, session "
-                                               "labels) and labelling of sessions and messages.")  # fmt: skip
-    commands = labels.add_subparsers(dest="labels_command", metavar="COMMAND")
-    labels.set_defaults(handler=group_help(labels))
+    commands = command_group(
+        subparsers, "labels", help="list the label catalog; label sessions and messages",
+        description="The project's label catalog (phrase labels in groups, session labels) and labelling of "
+                    "sessions and messages.",
+    )  # fmt: skip
 
     listing = commands.add_parser("list", parents=[common], help="show the label catalog")
     listing.add_argument("--kind", choices=("all", "message", "session", "groups"), default="all",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from reporter_etl.commands.api_common import day, db_file, group_help, print_table, seconds
+from reporter_etl.commands.api_common import command_group, day, db_file, print_table, seconds
 from reporter_etl.commands.exits import EXIT_OK, UsageError
 from reporter_etl.commands.publish_options import add_publish_options, publish_warehouse
 from reporter_etl.models import (
@@ -36,12 +36,10 @@ def config_from_args(args: argparse.Namespace, timezone: str | None = None) -> M
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "models", help="build and list the SQL models (staging views, marts)",
+    commands = command_group(
+        subparsers, "models", help="build and list the SQL models (staging views, marts)",
         description="The SQL models in sql/: staging views over raw.*, marts, checks.",
     )  # fmt: skip
-    commands = parser.add_subparsers(dest="models_command", metavar="COMMAND")
-    parser.set_defaults(handler=group_help(parser))
 
     build = commands.add_parser(
         "build", help="build staging views and marts into the warehouse",

@@ -12,8 +12,8 @@ from typing import Any
 from reporter_etl.api import ClientError, ReporterClient, message_time, report_settings
 from reporter_etl.commands.api_common import (
     api_command,
+    command_group,
     connection_parent,
-    group_help,
     instant_or_day,
     period,
     print_json,
@@ -27,12 +27,10 @@ KINDS = ("sessions", "messages", "clients", "telephony")
 def register(subparsers: argparse._SubParsersAction) -> None:
     common = connection_parent()
     plain = connection_parent(json_output=False)
-    reports = subparsers.add_parser(
-        "reports", help="export sessions, messages, clients or calls to XLSX/CSV",
+    commands = command_group(
+        subparsers, "reports", help="export sessions, messages, clients or calls to XLSX/CSV",
         description="Platform-built exports (report tasks): create, wait, download.",
     )  # fmt: skip
-    commands = reports.add_subparsers(dest="reports_command", metavar="COMMAND")
-    reports.set_defaults(handler=group_help(reports))
 
     create = commands.add_parser(
         "create", parents=[plain], help="create a report, wait for it and download the file",

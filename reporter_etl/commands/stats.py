@@ -9,9 +9,9 @@ from typing import Any
 from reporter_etl.api import ReporterClient, message_time
 from reporter_etl.commands.api_common import (
     api_command,
+    command_group,
     connection_parent,
     day,
-    group_help,
     print_json,
     print_table,
 )
@@ -22,9 +22,7 @@ INTERVALS = ("HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     common = connection_parent()
-    stats = subparsers.add_parser("stats", help="the platform's summary statistics for a period")
-    commands = stats.add_subparsers(dest="stats_command", metavar="COMMAND")
-    stats.set_defaults(handler=group_help(stats))
+    commands = command_group(subparsers, "stats", help="the platform's summary statistics for a period")
     summary = commands.add_parser(
         "summary", parents=[common], help="messages, sessions, transfers and calls per day (or other interval)",
         description="Messages and sessions per interval (by MESSAGE_TIME), sessions transferred to an operator, "

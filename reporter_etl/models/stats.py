@@ -34,7 +34,7 @@ import logging
 import math
 import numbers
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -161,17 +161,18 @@ class Comparison:
     control_mean: float | None
     treatment_mean: float | None
     abs_diff: float | None
-    abs_ci_low: float | None
-    abs_ci_high: float | None
     rel_diff: float | None
-    rel_ci_low: float | None
-    rel_ci_high: float | None
-    p_value: float | None
-    chance_to_beat_control: float | None
-    seq_abs_ci_low: float | None
-    seq_abs_ci_high: float | None
-    seq_rel_ci_low: float | None
-    seq_rel_ci_high: float | None
+    # What the data may not give (fewer than two sessions a branch, no variance) stays None.
+    abs_ci_low: float | None = None
+    abs_ci_high: float | None = None
+    rel_ci_low: float | None = None
+    rel_ci_high: float | None = None
+    p_value: float | None = None
+    chance_to_beat_control: float | None = None
+    seq_abs_ci_low: float | None = None
+    seq_abs_ci_high: float | None = None
+    seq_rel_ci_low: float | None = None
+    seq_rel_ci_high: float | None = None
     abs_se: float | None = None
     rel_se: float | None = None
     dof: float | None = None
@@ -184,6 +185,15 @@ class Comparison:
         if self.seq_abs_ci_low is not None and self.seq_abs_ci_high is not None:
             return self.seq_abs_ci_low, self.seq_abs_ci_high
         return None
+
+
+# The output columns a row takes as they are from its Comparison; the others are set where the rows are made
+# (the control's mean and the chance to beat it depend on the branch and the outcome's direction).
+COPIED_FROM_COMPARISON: tuple[str, ...] = tuple(
+    name
+    for name in OUTPUT_COLUMNS
+    if name in {f.name for f in fields(Comparison)} and name not in ("control_mean", "chance_to_beat_control")
+)
 
 
 def _finite(value: float | None) -> float | None:
@@ -229,17 +239,7 @@ def compare(
         control_mean=_finite(control_mean),
         treatment_mean=_finite(treatment_mean),
         abs_diff=_finite(abs_diff),
-        abs_ci_low=None,
-        abs_ci_high=None,
         rel_diff=_finite(rel_diff),
-        rel_ci_low=None,
-        rel_ci_high=None,
-        p_value=None,
-        chance_to_beat_control=None,
-        seq_abs_ci_low=None,
-        seq_abs_ci_high=None,
-        seq_rel_ci_low=None,
-        seq_rel_ci_high=None,
     )
     if control.n < 2 or treatment.n < 2:
         return empty
@@ -432,19 +432,7 @@ def _experiment_rows(
                 "srm_flag": srm_flag,
                 "verdict": verdict,
             }
-            for field in (
-                "abs_diff",
-                "abs_ci_low",
-                "abs_ci_high",
-                "rel_diff",
-                "rel_ci_low",
-                "rel_ci_high",
-                "p_value",
-                "seq_abs_ci_low",
-                "seq_abs_ci_high",
-                "seq_rel_ci_low",
-                "seq_rel_ci_high",
-            ):
+            for field in COPIED_FROM_COMPARISON:
                 row[field] = getattr(comparison, field) if comparison is not None else None
             rows.append({column: _plain(row[column]) for column in OUTPUT_COLUMNS})
     return rows
