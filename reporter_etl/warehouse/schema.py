@@ -50,13 +50,23 @@ def described_tables(entities: Mapping[str, Entity] = ENTITIES) -> Iterator[tupl
             yield link.table, entity.link_schema(link)
 
 
+# DuckDB's mapping of an Arrow schema, asked once per schema and process: every open of the warehouse compares
+# each described table with it, and asking costs a few milliseconds per table.
+_SQL_TYPES: dict[bytes, tuple[str, ...]] = {}  # keyed by the serialised schema: metadata included
+
+
 def sql_types(con: duckdb.DuckDBPyConnection, schema: pa.Schema) -> list[str]:
     """DuckDB's type of each field of ``schema``, as DuckDB maps Arrow (the same mapping the loader's inserts use)."""
-    con.register("_described_types", schema.empty_table())
-    try:
-        return [row[1] for row in con.execute("DESCRIBE _described_types").fetchall()]
-    finally:
-        con.unregister("_described_types")
+    key = schema.serialize().to_pybytes()
+    kinds = _SQL_TYPES.get(key)
+    if kinds is None:
+        con.register("_described_types", schema.empty_table())
+        try:
+            kinds = tuple(row[1] for row in con.execute("DESCRIBE _described_types").fetchall())
+        finally:
+            con.unregister("_described_types")
+        _SQL_TYPES[key] = kinds
+    return list(kinds)
 
 
 def create_table_sql(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema) -> str:
