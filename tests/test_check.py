@@ -1,4 +1,4 @@
-"""`reporter-etl check` on a 30-day simulated world, synced over HTTP and built: zero differences with the
+"""`reporter-etl check` on a 14-day simulated world, synced over HTTP and built: zero differences with the
 platform's own counts; and a failure that names the day for a planted duplicate, a missing day and a deleted
 message (each planted in a copy of the warehouse, the models rebuilt on it)."""
 
@@ -22,7 +22,7 @@ from reporter_etl.warehouse import Warehouse, open_readonly
 
 TOKEN = "check-test-token-93e0"
 END = date(2026, 3, 4)
-DAYS = 30
+DAYS = 14
 FIRST = END - timedelta(days=DAYS - 1)
 PLANT_DAY = FIRST + timedelta(days=11)
 RECONCILED = {("messages", ""), ("sessions", ""), ("sessions_started", ""), ("transfers", ""),
