@@ -3,6 +3,7 @@ world, configuration, the notebook reader and the command line."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -173,12 +174,20 @@ split = { never = 0.4, early = 0.3, late = 0.3 }
         load_config(path)
 
 
-@pytest.fixture
-def fixture_db(tmp_path: Path) -> Path:
-    db = tmp_path / "w.duckdb"
+@pytest.fixture(scope="module")
+def built_fixture_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("fixture") / "w.duckdb"
     with Warehouse.open(db) as wh:
         load_stage_one(wh.con)
     build_warehouse_models(db, config=CONFIG)
+    return db
+
+
+@pytest.fixture
+def fixture_db(built_fixture_db: Path, tmp_path: Path) -> Path:
+    """A copy of the built hand-made warehouse, the test's own to change."""
+    db = tmp_path / "w.duckdb"
+    shutil.copy(built_fixture_db, db)
     return db
 
 
