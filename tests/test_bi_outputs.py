@@ -158,10 +158,12 @@ def test_models_build_publishes_beside_the_warehouse_or_where_asked_or_not_at_al
     assert "published" in capsys.readouterr().out
     default = db.with_name("copy.published.duckdb")
     elsewhere = tmp_path / "bi" / "for-bi.duckdb"
-    assert main(["models", "build", "--db", str(db), *moscow, "--publish", str(elsewhere)]) == 0
+    # Where the copy goes does not depend on what was built: one mart is enough for the next two builds.
+    one = ["--select", "daily_conversations"]
+    assert main(["models", "build", "--db", str(db), *moscow, *one, "--publish", str(elsewhere)]) == 0
     assert str(elsewhere) in capsys.readouterr().out
     default.unlink()
-    assert main(["models", "build", "--db", str(db), *moscow, "--no-publish"]) == 0
+    assert main(["models", "build", "--db", str(db), *moscow, *one, "--no-publish"]) == 0
     assert "published" not in capsys.readouterr().out
     assert elsewhere.is_file() and not default.exists()
     # The check finds the zone the models were built with when it is not told one.

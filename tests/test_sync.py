@@ -15,7 +15,7 @@ from reporter_etl.api.config import RetryPolicy
 from reporter_etl.errors import ServerError
 from reporter_etl.platform_stats import COUNT_REQUESTS_PER_WINDOW
 from reporter_etl.simulator import FaultConfig, Simulator, WorldConfig
-from reporter_etl.sync import SyncEvent, Syncer, plan_windows
+from reporter_etl.sync import Syncer, SyncEvent, plan_windows
 from reporter_etl.warehouse import Warehouse, open_readonly
 from tests.sync_support import assert_equals_truth, table_snapshot
 
