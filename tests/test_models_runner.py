@@ -108,7 +108,7 @@ def snapshot(db: Path) -> dict[str, list[tuple]]:
 
 @pytest.mark.slow
 def test_an_incremental_build_after_a_one_day_sync_equals_a_full_build(tmp_path: Path) -> None:
-    world = WorldConfig(seed=21, days=6, end_date=TEST_END_DATE, messages_per_day=600)
+    world = WorldConfig(seed=21, days=4, end_date=TEST_END_DATE, messages_per_day=300)
     db = tmp_path / "w.duckdb"
     toml = tmp_path / "models.toml"
     toml.write_text(
