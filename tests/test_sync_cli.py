@@ -121,7 +121,7 @@ def test_a_sync_killed_mid_way_resumes_to_the_ground_truth(sim, env, tmp_path: P
 
 def test_demo_prints_real_numbers(tmp_path: Path, capsys) -> None:
     db = tmp_path / "demo.duckdb"
-    assert main(["demo", "--db", str(db), "--days", "3", "--messages-per-day", "150"]) == 0
+    assert main(["demo", "--db", str(db), "--days", "3", "--messages-per-day", "60"]) == 0
     out = capsys.readouterr().out
     assert "every day's message count equals the platform's statistics" in out
     con = open_readonly(db)
