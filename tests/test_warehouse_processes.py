@@ -149,9 +149,10 @@ KILLED_AT_COMMIT = """
     logger.setLevel(logging.DEBUG)
     logger.addHandler(KillBeforeCommit())
     with wh.window_load("p1", ["messages"], *day(1), run) as transaction:
-        # Re-reads window 0's keys with new text (so a torn commit would show) and adds 40k new rows.
+        # Re-reads window 0's keys with new text (so a torn commit would show) and adds 20k new rows (more than
+        # two row groups, which DuckDB writes into the file before the commit).
         transaction.add("messages", many_messages(0, 3000, day(0)[0], question="torn"))
-        transaction.add("messages", many_messages(10_000, 40_000, day(1)[0], question="torn"))
+        transaction.add("messages", many_messages(10_000, 20_000, day(1)[0], question="torn"))
     print("not reached", flush=True)
 """
 
