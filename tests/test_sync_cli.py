@@ -81,7 +81,7 @@ def test_a_sync_killed_mid_way_resumes_to_the_ground_truth(sim, env, tmp_path: P
     db = tmp_path / "w.duckdb"
     # Each window's pages answered slowly: long enough to be killed in the middle (the catalogs at the start, read
     # once, answer at once).
-    sim.faults = FaultConfig(seed=3, slow=1.0, slow_seconds=0.15, operations=frozenset(
+    sim.faults = FaultConfig(seed=3, slow=1.0, slow_seconds=0.1, operations=frozenset(
         {"getMessageDataByFilter", "getSessionDataByFilter", "getClientDataByFilter"}))
     command = [sys.executable, "-m", "reporter_etl.cli", "-v", "sync", "--db", str(db), "--start", "2026-11-17",
                "--end", "2026-11-20", "--no-progress"]  # fmt: skip
