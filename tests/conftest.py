@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from reporter_etl.warehouse import Warehouse
 
@@ -26,3 +29,20 @@ def fresh_warehouse(empty_warehouse: Path, tmp_path: Path) -> Path:
     path = tmp_path / "w.duckdb"
     shutil.copy(empty_warehouse, path)
     return path
+
+
+def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """The folder ``make(folder)`` filled, made once per test run even with xdist: the first worker to ask makes it
+    under a lock while the other waits, instead of both making the same files at once.  Read it, never change it:
+    copy what a test changes."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's folder, shared by workers
+    folder = root / f"made-once-{name}"
+    with FileLock(f"{folder}.lock"):
+        if not folder.is_dir():
+            partial = root / f".made-once-{name}.{os.getpid()}"
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir()
+            make(partial)
+            partial.rename(folder)
+    return folder
