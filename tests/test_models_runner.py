@@ -23,6 +23,7 @@ from reporter_etl.models import (
 )
 from reporter_etl.simulator import Simulator, WorldConfig
 from reporter_etl.warehouse import Warehouse, open_readonly
+from tests.conftest import made_once
 from tests.fixed_dates import TEST_END_DATE
 from tests.model_fixture import CONFIG, load_stage_one
 
@@ -174,13 +175,17 @@ split = { never = 0.4, early = 0.3, late = 0.3 }
         load_config(path)
 
 
-@pytest.fixture(scope="module")
-def built_fixture_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("fixture") / "w.duckdb"
+def load_and_build(folder: Path) -> None:
+    db = folder / "w.duckdb"
     with Warehouse.open(db) as wh:
         load_stage_one(wh.con)
     build_warehouse_models(db, config=CONFIG)
-    return db
+
+
+@pytest.fixture(scope="module")
+def built_fixture_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hand-made warehouse, built once per run (see conftest.made_once): read it, or copy it to change it."""
+    return made_once(tmp_path_factory, "models-runner-fixture", load_and_build) / "w.duckdb"
 
 
 @pytest.fixture
