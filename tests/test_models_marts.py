@@ -6,6 +6,7 @@ and only the days it touched are rebuilt; the expected rows are the final state,
 
 from __future__ import annotations
 
+import pickle
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from scipy import stats as scipy_stats
 
 from reporter_etl.models import build, build_warehouse_models, load_models, run_checks, touched_range
 from reporter_etl.warehouse import Warehouse, open_readonly
+from tests.conftest import made_once
 from tests.model_fixture import CONFIG, TZ, P, load_stage_one, load_stage_two
 
 D26, D28, D29, D30 = date(2026, 3, 26), date(2026, 3, 28), date(2026, 3, 29), date(2026, 3, 30)
@@ -36,9 +38,8 @@ def snapshot(db: Path) -> dict[str, list[tuple]]:
         con.close()
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    db = tmp_path_factory.mktemp("marts") / "w.duckdb"
+def load_and_build_in_two_stages(folder: Path) -> None:
+    db = folder / "w.duckdb"
     with Warehouse.open(db) as wh:
         load_stage_one(wh.con)
     build_warehouse_models(db, config=CONFIG)
@@ -52,8 +53,18 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
         report = build(wh.con, load_models(), config=CONFIG, start=touched[0], end=touched[1])
     incremental = snapshot(db)
     build_warehouse_models(db, config=CONFIG)
-    return {"db": db, "before": before, "touched": touched, "report": report, "incremental": incremental,
-            "full": snapshot(db)}  # fmt: skip
+    found = {"before": before, "touched": touched, "report": report, "incremental": incremental, "full": snapshot(db)}
+    (folder / "found.pickle").write_bytes(pickle.dumps(found))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The warehouse built whole, then for the late data's days, then whole again, and what was seen on the way:
+    made once per run (see conftest.made_once); ``db`` is this module's copy."""
+    made = made_once(tmp_path_factory, "models-marts", load_and_build_in_two_stages)
+    db = tmp_path_factory.mktemp("marts") / "w.duckdb"
+    shutil.copy(made / "w.duckdb", db)
+    return {"db": db, **pickle.loads((made / "found.pickle").read_bytes())}
 
 
 def rows(built: dict, sql: str) -> list[tuple]:
