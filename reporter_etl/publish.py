@@ -145,11 +145,15 @@ def publish(
     _remove(temporary)
     objects = published_objects(con, schemas)
     result = PublishResult(target)
-    attached = False
+    attached = in_transaction = False
     try:
         con.execute(f"ATTACH {_quote_literal(str(temporary))} AS {_ALIAS} "
                     f"(STORAGE_VERSION {_quote_literal(PUBLISH_STORAGE_VERSION)})")  # fmt: skip
         attached = True
+        # One transaction for the whole copy: the few hundred COMMENT statements cost about 2 ms each when each
+        # commits on its own, a tenth of that inside one (the copy becomes visible by the rename below anyway).
+        con.begin()
+        in_transaction = True
         for schema in sorted({schema for schema, *_ in objects} | {"meta"}):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ALIAS}.{_quote_identifier(schema)}")
         with checked_raw_keys(con):  # the staging views copied whole skip a deduplication with nothing to do
@@ -163,6 +167,8 @@ def publish(
             qualified = f"{schema}.{name}"
             con.execute(f"INSERT INTO {_ALIAS}.meta.published VALUES (?, ?, ?, ?, ?, ?)",
                         [qualified, kind, result.rows[qualified], now, source, __version__])  # fmt: skip
+        con.commit()
+        in_transaction = False
         con.execute(f"CHECKPOINT {_ALIAS}")
         con.execute(f"DETACH {_ALIAS}")
         attached = False
@@ -173,6 +179,11 @@ def publish(
         os.replace(temporary, target)
         _fsync(target.parent, directory=True)
     except BaseException as exc:
+        if in_transaction:
+            try:
+                con.rollback()
+            except duckdb.Error:
+                log.debug("rolling back the unfinished copy failed", exc_info=True)
         if attached:
             try:
                 con.execute(f"DETACH {_ALIAS}")

@@ -193,7 +193,8 @@ def server_answering(status: int, content_type: str, body: bytes) -> Iterator[st
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for the serving loop to look again (0.5 s by default).
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -219,12 +220,14 @@ def test_a_base_url_answering_html_with_200(capsys, tmp_path: Path, monkeypatch)
     db = tmp_path / "w.duckdb"
     with server_answering(200, "text/html", b"<html><body>Sign in</body></html>") as url:
         monkeypatch.setenv("REPORTER_BASE_URL", url)
-        code, line = run(capsys, *sync(db, "--request-timeout", "3"))
+        code, line = run(capsys, *sync(db, "--request-timeout", "1"))
     assert code == 1 and "HTML" in line and url.removeprefix("http://") in line
     assert files_beside(db) == []
 
 
-def test_an_existing_warehouse_is_left_byte_for_byte_by_a_failing_start(capsys, tmp_path: Path, monkeypatch) -> None:
+def test_an_existing_warehouse_is_left_byte_for_byte_by_a_failing_start(
+    sim: Simulator, capsys, tmp_path: Path, monkeypatch
+) -> None:
     db = tmp_path / "w.duckdb"
     assert main([*sync(db), "--no-models"]) == 0
     capsys.readouterr()
@@ -232,8 +235,13 @@ def test_an_existing_warehouse_is_left_byte_for_byte_by_a_failing_start(capsys, 
     with server_answering(200, "application/json", b'{"not": "the api"}') as url:
         monkeypatch.setenv("REPORTER_BASE_URL", url)
         assert run(capsys, *sync(db))[0] == 1
+    # Nothing listens there any more: refused connections, retried within a short request budget.
+    code, line = run(capsys, *sync(db, "--request-timeout", "0.5"))
+    assert code == 1 and "could not connect" in line, line
+    monkeypatch.setenv("REPORTER_BASE_URL", sim.base_url)
     monkeypatch.setenv("REPORTER_TOKEN", "a-wrong-token-1234")
-    assert run(capsys, *sync(db))[0] == 1
+    code, line = run(capsys, *sync(db))
+    assert code == 1 and "token" in line, line
     for bad in (["--lookback", "-3d"], ["--lock-timeout", "nan"], ["--start", "0001-01-01"]):
         assert run(capsys, *sync(db, *bad))[0] == 2
     assert db.read_bytes() == before and files_beside(db) == ["w.duckdb", "w.duckdb.lock"]

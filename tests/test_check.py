@@ -1,4 +1,4 @@
-"""`reporter-etl check` on a 30-day simulated world, synced over HTTP and built: zero differences with the
+"""`reporter-etl check` on a 14-day simulated world, synced over HTTP and built: zero differences with the
 platform's own counts; and a failure that names the day for a planted duplicate, a missing day and a deleted
 message (each planted in a copy of the warehouse, the models rebuilt on it)."""
 
@@ -19,23 +19,30 @@ from reporter_etl.models import ModelsConfig, build_warehouse_models
 from reporter_etl.simulator import Simulator, WorldConfig
 from reporter_etl.sync import Syncer
 from reporter_etl.warehouse import Warehouse, open_readonly
+from tests.conftest import made_once
 
 TOKEN = "check-test-token-93e0"
 END = date(2026, 3, 4)
-DAYS = 30
+DAYS = 14
 FIRST = END - timedelta(days=DAYS - 1)
 PLANT_DAY = FIRST + timedelta(days=11)
 RECONCILED = {("messages", ""), ("sessions", ""), ("sessions_started", ""), ("transfers", ""),
               ("calls", "incoming"), ("calls", "outgoing"), ("unique_clients", "active")}  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def built_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("check") / "world.duckdb"
+def sync_and_build(folder: Path) -> None:
+    db = folder / "world.duckdb"
     config = WorldConfig(seed=7, days=DAYS, end_date=END, messages_per_day=250)
     with Simulator(config, token=TOKEN) as sim, ReporterClient(sim.base_url, TOKEN) as client, Warehouse.open(db) as wh:
         Syncer(client, wh).run(start=FIRST, end=END)
     build_warehouse_models(db, config=ModelsConfig())
+
+
+@pytest.fixture(scope="module")
+def built_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's copy of the synced and built world (synced once per run, see conftest.made_once)."""
+    db = tmp_path_factory.mktemp("check") / "world.duckdb"
+    shutil.copy(made_once(tmp_path_factory, "check-world", sync_and_build) / "world.duckdb", db)
     return db
 
 

@@ -29,7 +29,7 @@ def marts(db: Path) -> dict[str, list[tuple]]:
 
 def test_the_next_build_covers_the_days_of_a_run_whose_build_did_not_finish(tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
-    world = WorldConfig(seed=12, days=4, end_date=TEST_END_DATE, messages_per_day=200)
+    world = WorldConfig(seed=12, days=3, end_date=TEST_END_DATE, messages_per_day=200)
     with Simulator(world, token=TOKEN) as sim:
         settings = Settings(db_path=db, base_url=sim.base_url, token=TOKEN, lookback=timedelta(0))
         first = TEST_END_DATE - timedelta(days=world.days - 1)

@@ -6,6 +6,8 @@ and only the days it touched are rebuilt; the expected rows are the final state,
 
 from __future__ import annotations
 
+import pickle
+import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from scipy import stats as scipy_stats
 
 from reporter_etl.models import build, build_warehouse_models, load_models, run_checks, touched_range
 from reporter_etl.warehouse import Warehouse, open_readonly
+from tests.conftest import made_once
 from tests.model_fixture import CONFIG, TZ, P, load_stage_one, load_stage_two
 
 D26, D28, D29, D30 = date(2026, 3, 26), date(2026, 3, 28), date(2026, 3, 29), date(2026, 3, 30)
@@ -35,9 +38,8 @@ def snapshot(db: Path) -> dict[str, list[tuple]]:
         con.close()
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    db = tmp_path_factory.mktemp("marts") / "w.duckdb"
+def load_and_build_in_two_stages(folder: Path) -> None:
+    db = folder / "w.duckdb"
     with Warehouse.open(db) as wh:
         load_stage_one(wh.con)
     build_warehouse_models(db, config=CONFIG)
@@ -51,8 +53,18 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
         report = build(wh.con, load_models(), config=CONFIG, start=touched[0], end=touched[1])
     incremental = snapshot(db)
     build_warehouse_models(db, config=CONFIG)
-    return {"db": db, "before": before, "touched": touched, "report": report, "incremental": incremental,
-            "full": snapshot(db)}  # fmt: skip
+    found = {"before": before, "touched": touched, "report": report, "incremental": incremental, "full": snapshot(db)}
+    (folder / "found.pickle").write_bytes(pickle.dumps(found))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The warehouse built whole, then for the late data's days, then whole again, and what was seen on the way:
+    made once per run (see conftest.made_once); ``db`` is this module's copy."""
+    made = made_once(tmp_path_factory, "models-marts", load_and_build_in_two_stages)
+    db = tmp_path_factory.mktemp("marts") / "w.duckdb"
+    shutil.copy(made / "w.duckdb", db)
+    return {"db": db, **pickle.loads((made / "found.pickle").read_bytes())}
 
 
 def rows(built: dict, sql: str) -> list[tuple]:
@@ -275,14 +287,15 @@ def test_experiment_cumulative_ends_where_the_comparison_is(built: dict) -> None
 
 
 def test_checks_hold_on_the_fixture_and_name_a_planted_duplicate(built: dict, tmp_path: Path) -> None:
-    with Warehouse.open(built["db"]) as wh:
+    db = tmp_path / "copy.duckdb"  # the duplicates are planted in a copy: the other tests read the shared one
+    shutil.copy(built["db"], db)
+    with Warehouse.open(db) as wh:
         results = run_checks(wh.con, load_models(), config=CONFIG)
         assert [r.name for r in results if not r.passed] == []
         assert len(results) >= 5
         wh.con.execute("insert into raw.messages select * from raw.messages where question_id = 'm2'")
         wh.con.execute("insert into marts.daily_top_intents select * from marts.daily_top_intents where day = ?", [D26])
         failed = {r.name: r.rows for r in run_checks(wh.con, load_models(), config=CONFIG) if not r.passed}
-        wh.con.execute("delete from raw.messages where question_id = 'm2'")
     assert list(failed["checks.raw_unique_keys"]) == [("raw.messages", "p/m2", 2)]
     assert [row[0] for row in failed["checks.mart_unique_keys"]] == ["marts.daily_top_intents"]
     assert set(failed) == {"checks.raw_unique_keys", "checks.mart_unique_keys"}
@@ -291,10 +304,7 @@ def test_checks_hold_on_the_fixture_and_name_a_planted_duplicate(built: dict, tm
 def test_a_build_over_a_duplicated_raw_key_still_deduplicates(built: dict, tmp_path: Path) -> None:
     # A build counts the raw keys and lets the staging views skip their dedup only when no key is held twice.
     db = tmp_path / "copy.duckdb"
-    db.write_bytes(built["db"].read_bytes())
-    with Warehouse.open(db) as wh:  # other tests plant rows in the shared warehouse: compare with this copy's build
-        build(wh.con, load_models(), config=CONFIG)
-    expected = snapshot(db)
+    shutil.copy(built["db"], db)
     with Warehouse.open(db) as wh:
         for table, key in (("raw.messages", "question_id"), ("raw.sessions", "session_id")):
             wh.con.execute(f"insert into {table} select * from {table} where {key} = (select min({key}) from {table})")
@@ -302,7 +312,7 @@ def test_a_build_over_a_duplicated_raw_key_still_deduplicates(built: dict, tmp_p
         left = wh.con.execute("select getvariable('raw_messages_unique'), getvariable('raw_sessions_unique')")
         left = left.fetchone()
     assert left == (None, None)  # reset, so a later load on the same connection is checked again
-    assert rounded(snapshot(db)) == rounded(expected)
+    assert rounded(snapshot(db)) == rounded(built["full"])  # the whole build of the same raw rows, no duplicate
 
 
 def rounded(snap: dict[str, list[tuple]]) -> dict[str, list[tuple]]:

@@ -3,6 +3,7 @@ world, configuration, the notebook reader and the command line."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from reporter_etl.models import (
 )
 from reporter_etl.simulator import Simulator, WorldConfig
 from reporter_etl.warehouse import Warehouse, open_readonly
+from tests.conftest import made_once
 from tests.fixed_dates import TEST_END_DATE
 from tests.model_fixture import CONFIG, load_stage_one
 
@@ -107,7 +109,7 @@ def snapshot(db: Path) -> dict[str, list[tuple]]:
 
 @pytest.mark.slow
 def test_an_incremental_build_after_a_one_day_sync_equals_a_full_build(tmp_path: Path) -> None:
-    world = WorldConfig(seed=21, days=6, end_date=TEST_END_DATE, messages_per_day=600)
+    world = WorldConfig(seed=21, days=4, end_date=TEST_END_DATE, messages_per_day=300)
     db = tmp_path / "w.duckdb"
     toml = tmp_path / "models.toml"
     toml.write_text(
@@ -173,12 +175,24 @@ split = { never = 0.4, early = 0.3, late = 0.3 }
         load_config(path)
 
 
-@pytest.fixture
-def fixture_db(tmp_path: Path) -> Path:
-    db = tmp_path / "w.duckdb"
+def load_and_build(folder: Path) -> None:
+    db = folder / "w.duckdb"
     with Warehouse.open(db) as wh:
         load_stage_one(wh.con)
     build_warehouse_models(db, config=CONFIG)
+
+
+@pytest.fixture(scope="module")
+def built_fixture_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hand-made warehouse, built once per run (see conftest.made_once): read it, or copy it to change it."""
+    return made_once(tmp_path_factory, "models-runner-fixture", load_and_build) / "w.duckdb"
+
+
+@pytest.fixture
+def fixture_db(built_fixture_db: Path, tmp_path: Path) -> Path:
+    """A copy of the built hand-made warehouse, the test's own to change."""
+    db = tmp_path / "w.duckdb"
+    shutil.copy(built_fixture_db, db)
     return db
 
 

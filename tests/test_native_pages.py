@@ -149,7 +149,7 @@ def test_a_declined_page_still_raises_the_field_named_error(pages: dict[str, byt
 def test_a_sync_through_the_native_path_equals_the_ground_truth(tmp_path: Path) -> None:
     """Every page of a small bench-like world goes through the native parser (none declined), pages two at a time
     in flight, and the warehouse equals the simulator's ground truth row for row."""
-    config = WorldConfig(seed=42, days=3, end_date=END, messages_per_day=2500)
+    config = WorldConfig(seed=42, days=2, end_date=END, messages_per_day=1500)
     db = tmp_path / "w.duckdb"
     with Simulator(config, token=TOKEN) as sim, ReporterClient(sim.base_url, TOKEN) as client:
         assert client.page_concurrency == 2
@@ -162,5 +162,5 @@ def test_a_sync_through_the_native_path_equals_the_ground_truth(tmp_path: Path) 
                                                                      "filter_clients"))  # fmt: skip
         counts_only = sum(n * len(result.windows) for n in COUNT_REQUESTS_PER_WINDOW.values())  # one row, a count
         assert sum(p.parsed for p in parsers.values()) == list_pages - counts_only
-        assert counts["messages"] > 5000
+        assert counts["messages"] > 2500
         assert client.requests_by_operation["filter_messages"] > len(result.windows)  # windows of several pages

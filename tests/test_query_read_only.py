@@ -3,6 +3,7 @@ extensions, and a clear one-line error for each refusal."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,20 @@ from reporter_etl.warehouse import Warehouse
 from tests.warehouse_rows import day, load_window, message, messages
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "w.duckdb"
+@pytest.fixture(scope="module")
+def two_messages(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("query") / "w.duckdb"
     with Warehouse.open(path) as wh:
         run = wh.begin_run("p1")
         load_window(wh, "p1", *day(0), run, {"messages": messages(message("q1"), message("q2"))})
+    return path
+
+
+@pytest.fixture
+def db(two_messages: Path, tmp_path: Path) -> Path:
+    """A copy of a warehouse holding two messages, the test's own (a query that did write would change it)."""
+    path = tmp_path / "w.duckdb"
+    shutil.copy(two_messages, path)
     return path
 
 

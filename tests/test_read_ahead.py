@@ -24,7 +24,7 @@ from tests.sync_support import assert_equals_truth, table_snapshot
 
 TOKEN = "read-ahead-test-token-51e0"
 END = date(2026, 3, 10)
-DAYS = 4
+DAYS = 3
 FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.01, retry_after_cap=0.01)
 
 
@@ -103,7 +103,7 @@ def test_a_failed_commit_stops_the_read_ahead_before_the_run_returns(tmp_path: P
             raise RuntimeError("stop here")
 
     # Slow message pages: the third window is still being read when the second one's commit ends the run.
-    faults = FaultConfig(slow=1.0, slow_seconds=0.2, operations=frozenset({"getMessageDataByFilter"}))
+    faults = FaultConfig(slow=1.0, slow_seconds=0.1, operations=frozenset({"getMessageDataByFilter"}))
     with (
         Simulator(config(seed=22), token=TOKEN, faults=faults) as sim,
         ReporterClient(sim.base_url, TOKEN, page_size=50) as client,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from reporter_etl.api.config import RetryPolicy
 from reporter_etl.errors import ServerError
 from reporter_etl.platform_stats import COUNT_REQUESTS_PER_WINDOW
 from reporter_etl.simulator import FaultConfig, Simulator, WorldConfig
-from reporter_etl.sync import Syncer, plan_windows
+from reporter_etl.sync import Syncer, SyncEvent, plan_windows
 from reporter_etl.warehouse import Warehouse, open_readonly
 from tests.sync_support import assert_equals_truth, table_snapshot
 
@@ -91,7 +91,7 @@ def test_a_sync_of_n_days_equals_the_ground_truth(tmp_path: Path) -> None:
 
 
 def test_running_again_or_overlapping_changes_nothing(tmp_path: Path) -> None:
-    config = world(days=5, per_day=150, seed=5)
+    config = world(days=4, per_day=150, seed=5)
     db = tmp_path / "w.duckdb"
     with Simulator(config, token=TOKEN) as sim:
         sync(sim, db, start=first_day(config), end=END)
@@ -147,7 +147,7 @@ def test_the_nightly_sync_catches_late_messages_and_labels(tmp_path: Path) -> No
 
 
 def test_the_nightly_plan_reads_new_days_and_the_lookback_only(tmp_path: Path) -> None:
-    config = world(days=6, per_day=100, seed=3)
+    config = world(days=3, per_day=100, seed=3)
     db = tmp_path / "w.duckdb"
     with Simulator(config, token=TOKEN) as sim:
         sync(sim, db, start=first_day(config), end=END)
@@ -204,9 +204,27 @@ def test_a_window_that_fails_is_not_recorded_and_the_next_run_completes_it(tmp_p
         assert_equals_truth(db, sim.world, sim.world.start, sim.world.end)
 
 
+class SeenEnough(Exception):
+    pass
+
+
 def test_the_first_run_without_dates_takes_the_documented_default(tmp_path: Path) -> None:
     config = world(days=3, per_day=80, seed=14)
-    with Simulator(config, token=TOKEN) as sim:
-        result = sync(sim, tmp_path / "w.duckdb", now=datetime.combine(END + timedelta(days=1), datetime.min.time(),
-                                                                        sim.world.now.tzinfo))  # fmt: skip
-        assert len(result.planned) == 30 and result.planned[-1].day == END
+    now = datetime.combine(END + timedelta(days=1), datetime.min.time(), UTC)
+    events: list[SyncEvent] = []
+
+    def stop_after_the_first_window(event: SyncEvent) -> None:
+        # The plan is the point here: its 27 empty days need not be read and committed one by one.
+        events.append(event)
+        if event.kind == "window_done":
+            raise SeenEnough
+
+    with Simulator(config, token=TOKEN) as sim, client_for(sim) as client, Warehouse.open(tmp_path / "w.duckdb") as wh:
+        plan = plan_windows(wh, sim.world.project_short_name, tz_name="UTC", start=None, end=None,
+                            lookback=timedelta(days=2), now=now)  # fmt: skip
+        assert len(plan.windows) == 30 and plan.windows[-1].day == END
+        with pytest.raises(SeenEnough):
+            Syncer(client, wh, progress=stop_after_the_first_window).run(now=now)
+    planned, first = events[0], events[1]
+    assert (planned.kind, planned.total) == ("planned", 30)
+    assert first.kind == "window_done" and first.window == plan.windows[0]

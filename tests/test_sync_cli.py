@@ -45,8 +45,8 @@ def test_sync_then_status_then_query(sim, env, tmp_path: Path, capsys) -> None:
     assert "4 day window(s) done" in status and "succeeded" in status and "raw.messages" in status
     assert main(["query", "--db", str(db), "select count(*) as n from raw.messages"]) == 0
     assert str(len(sim.world.truth_messages(sim.world.start, sim.world.end))) in capsys.readouterr().out
-    # Nothing new: the state decides, the lookback is read again, nothing changes.
-    assert main(["sync", "--db", str(db), "--end", "2026-11-20", "--lookback", "2d"]) == 0
+    # Nothing new: the state decides, the lookback is read again, nothing changes (the models were built above).
+    assert main(["sync", "--db", str(db), "--end", "2026-11-20", "--lookback", "2d", "--no-models"]) == 0
     assert "2 day(s) 2026-11-19..2026-11-20" in capsys.readouterr().out
 
 
@@ -71,15 +71,18 @@ def test_a_second_writer_waits_then_names_the_holder(sim, env, tmp_path: Path, c
     with Warehouse.open(db) as wh:
         run_id = wh.begin_run("someone-else")
         started = time.monotonic()
-        assert main(["sync", "--db", str(db), "--start", "2026-11-20", "--lock-timeout", "1"]) == 1
-        assert time.monotonic() - started >= 1
+        assert main(["sync", "--db", str(db), "--start", "2026-11-20", "--lock-timeout", "0.3"]) == 1
+        assert time.monotonic() - started >= 0.3
         err = capsys.readouterr().err
         assert run_id in err and str(os.getpid()) in err
 
 
 def test_a_sync_killed_mid_way_resumes_to_the_ground_truth(sim, env, tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
-    sim.faults = FaultConfig(seed=3, slow=1.0, slow_seconds=0.15)  # long enough to be killed in the middle
+    # Each window's pages answered slowly: long enough to be killed in the middle (the catalogs at the start, read
+    # once, answer at once).
+    sim.faults = FaultConfig(seed=3, slow=1.0, slow_seconds=0.1, operations=frozenset(
+        {"getMessageDataByFilter", "getSessionDataByFilter", "getClientDataByFilter"}))
     command = [sys.executable, "-m", "reporter_etl.cli", "-v", "sync", "--db", str(db), "--start", "2026-11-17",
                "--end", "2026-11-20", "--no-progress"]  # fmt: skip
     child = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
@@ -106,7 +109,7 @@ def test_a_sync_killed_mid_way_resumes_to_the_ground_truth(sim, env, tmp_path: P
     finally:
         con.close()
     sim.faults = None
-    assert main(["sync", "--db", str(db), "--end", "2026-11-20"]) == 0
+    assert main(["sync", "--db", str(db), "--end", "2026-11-20", "--no-models"]) == 0
     assert_equals_truth(db, sim.world, sim.world.start, sim.world.end)
     con = open_readonly(db)
     try:
@@ -118,7 +121,7 @@ def test_a_sync_killed_mid_way_resumes_to_the_ground_truth(sim, env, tmp_path: P
 
 def test_demo_prints_real_numbers(tmp_path: Path, capsys) -> None:
     db = tmp_path / "demo.duckdb"
-    assert main(["demo", "--db", str(db), "--days", "3", "--messages-per-day", "150"]) == 0
+    assert main(["demo", "--db", str(db), "--days", "3", "--messages-per-day", "60"]) == 0
     out = capsys.readouterr().out
     assert "every day's message count equals the platform's statistics" in out
     con = open_readonly(db)

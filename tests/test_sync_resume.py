@@ -15,7 +15,7 @@ from tests.sync_support import assert_equals_truth
 
 TOKEN = "resume-token-3e8a"
 END = date(2026, 11, 20)
-DAYS = 5
+DAYS = 4
 FIRST = END - timedelta(days=DAYS - 1)
 FAST = RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.005, retry_after_cap=0.005)
 

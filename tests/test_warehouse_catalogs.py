@@ -15,8 +15,8 @@ from tests.warehouse_rows import day, load_window, message, messages
 
 
 @pytest.fixture
-def wh(tmp_path):
-    with Warehouse.open(tmp_path / "w.duckdb") as warehouse:
+def wh(fresh_warehouse):
+    with Warehouse.open(fresh_warehouse) as warehouse:
         yield warehouse
 
 

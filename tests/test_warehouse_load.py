@@ -21,8 +21,8 @@ from tests.warehouse_rows import (
 
 
 @pytest.fixture
-def wh(tmp_path):
-    with Warehouse.open(tmp_path / "w.duckdb") as warehouse:
+def wh(fresh_warehouse):
+    with Warehouse.open(fresh_warehouse) as warehouse:
         yield warehouse
 
 

@@ -115,27 +115,43 @@ def _description(sql: str) -> str:
     return ""
 
 
-def _sql_models(root: Path, con: duckdb.DuckDBPyConnection) -> list[Model]:
+# The parse of each model's text, kept for the process: a sync that builds and publishes loads the models two or
+# three times, and a parse through DuckDB costs a few milliseconds per file.  Keyed by the text, so an edited
+# file is parsed again; failures are not kept.
+_PARSED: dict[str, ParsedSql] = {}
+
+
+def _sql_models(root: Path) -> list[Model]:
     models = []
-    for folder, kind in FOLDER_KINDS.items():
-        for path in sorted((root / folder).glob("*.sql")):
-            schema = "checks" if kind == "check" else folder
-            sql = path.read_text(encoding="utf-8")
-            parsed = parse_sql(con, sql, str(path))
-            daily = {"start_day", "end_day"} <= set(parsed.variables)
-            if kind == "mart" and ({"start_day", "end_day"} & set(parsed.variables)) and not daily:
-                raise ModelError(f"{path}: a daily mart reads both getvariable('start_day') and ('end_day')")
-            models.append(
-                Model(
-                    name=f"{schema}.{path.stem}",
-                    kind=kind,
-                    inputs=parsed.tables,
-                    daily=daily and kind == "mart",
-                    file=path,
-                    description=_description(sql),
-                )
-            )
+    con: duckdb.DuckDBPyConnection | None = None  # opened for the first text not parsed before
+    try:
+        for folder, kind in FOLDER_KINDS.items():
+            for path in sorted((root / folder).glob("*.sql")):
+                sql = path.read_text(encoding="utf-8")
+                parsed = _PARSED.get(sql)
+                if parsed is None:
+                    con = con or duckdb.connect()
+                    parsed = _PARSED[sql] = parse_sql(con, sql, str(path))
+                models.append(_sql_model(path, folder, kind, sql, parsed))
+    finally:
+        if con is not None:
+            con.close()
     return models
+
+
+def _sql_model(path: Path, folder: str, kind: str, sql: str, parsed: ParsedSql) -> Model:
+    schema = "checks" if kind == "check" else folder
+    daily = {"start_day", "end_day"} <= set(parsed.variables)
+    if kind == "mart" and ({"start_day", "end_day"} & set(parsed.variables)) and not daily:
+        raise ModelError(f"{path}: a daily mart reads both getvariable('start_day') and ('end_day')")
+    return Model(
+        name=f"{schema}.{path.stem}",
+        kind=kind,
+        inputs=parsed.tables,
+        daily=daily and kind == "mart",
+        file=path,
+        description=_description(sql),
+    )
 
 
 def _python_models() -> list[Model]:
@@ -188,11 +204,7 @@ def load_models(root: str | Path | None = None, *, include_python: bool = True) 
     folder = Path(root) if root is not None else sql_dir()
     if not folder.is_dir():
         raise ModelError(f"no SQL models folder at {folder}")
-    con = duckdb.connect()
-    try:
-        models = _sql_models(folder, con)
-    finally:
-        con.close()
+    models = _sql_models(folder)
     if include_python:
         models += _python_models()
     return order_models(models)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from datetime import date
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from reporter_etl.warehouse import open_readonly
+
+if TYPE_CHECKING:  # DuckDB's .df() imports pandas when a mart is read: every CLI command need not pay for it
+    import pandas as pd
 
 
 def read_mart(

@@ -479,7 +479,9 @@ class Simulator:
             return self
         self._bind()
         assert self._server is not None
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+        # stop() waits for the serving loop's next poll: 10 ms, not 0.1 s, for each of the many simulators a test
+        # suite starts and stops (an idle poll costs one select call).
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
                                         name="reporter-simulator", daemon=True)  # fmt: skip
         self._thread.start()
         return self

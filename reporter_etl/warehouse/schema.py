@@ -50,13 +50,23 @@ def described_tables(entities: Mapping[str, Entity] = ENTITIES) -> Iterator[tupl
             yield link.table, entity.link_schema(link)
 
 
+# DuckDB's mapping of an Arrow schema, asked once per schema and process: every open of the warehouse compares
+# each described table with it, and asking costs a few milliseconds per table.
+_SQL_TYPES: dict[bytes, tuple[str, ...]] = {}  # keyed by the serialised schema: metadata included
+
+
 def sql_types(con: duckdb.DuckDBPyConnection, schema: pa.Schema) -> list[str]:
     """DuckDB's type of each field of ``schema``, as DuckDB maps Arrow (the same mapping the loader's inserts use)."""
-    con.register("_described_types", schema.empty_table())
-    try:
-        return [row[1] for row in con.execute("DESCRIBE _described_types").fetchall()]
-    finally:
-        con.unregister("_described_types")
+    key = schema.serialize().to_pybytes()
+    kinds = _SQL_TYPES.get(key)
+    if kinds is None:
+        con.register("_described_types", schema.empty_table())
+        try:
+            kinds = tuple(row[1] for row in con.execute("DESCRIBE _described_types").fetchall())
+        finally:
+            con.unregister("_described_types")
+        _SQL_TYPES[key] = kinds
+    return list(kinds)
 
 
 def create_table_sql(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema) -> str:
@@ -70,16 +80,17 @@ def ensure_described_tables(con: duckdb.DuckDBPyConnection, entities: Mapping[st
     """Create the described tables that are missing and add the described columns a table lacks; returns what it
     did, one text per change.  Call inside a transaction."""
     changes: list[str] = []
-    for table, schema in described_tables(entities):
-        table_schema, table_name = table.split(".")
-        present = {
-            name: kind
-            for name, kind in con.execute(
-                "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? "
-                "AND table_name = ?",
-                [table_schema, table_name],
-            ).fetchall()
-        }
+    tables = list(described_tables(entities))
+    # The columns of every described table in one query (a query of information_schema costs about a millisecond).
+    columns: dict[str, dict[str, str]] = {}
+    for table_schema, table_name, name, kind in con.execute(
+        "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE list_contains(?, table_schema || '.' || table_name) ORDER BY ordinal_position",
+        [[table for table, _ in tables]],
+    ).fetchall():
+        columns.setdefault(f"{table_schema}.{table_name}", {})[name] = kind
+    for table, schema in tables:
+        present = columns.get(table, {})
         if not present:
             con.execute(create_table_sql(con, table, schema))
             changes.append(f"created {table}")

@@ -1,0 +1,48 @@
+"""Fixtures shared by many test files (each xdist worker makes its own)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+
+from reporter_etl.warehouse import Warehouse
+
+
+@pytest.fixture(scope="session")
+def empty_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse file with its schema and nothing else, made once: tests that need a fresh warehouse copy it
+    (``fresh_warehouse``) instead of running the schema's DDL again.  Creating the schema is tested on its own
+    (test_warehouse_schema, test_warehouse_migration)."""
+    path = tmp_path_factory.mktemp("empty-warehouse") / "empty.duckdb"
+    Warehouse.open(path).close()
+    return path
+
+
+@pytest.fixture
+def fresh_warehouse(empty_warehouse: Path, tmp_path: Path) -> Path:
+    """``w.duckdb`` in the test's folder: a copy of the empty warehouse, the test's own."""
+    path = tmp_path / "w.duckdb"
+    shutil.copy(empty_warehouse, path)
+    return path
+
+
+def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """The folder ``make(folder)`` filled, made once per test run even with xdist: the first worker to ask makes it
+    under a lock while the other waits, instead of both making the same files at once.  Read it, never change it:
+    copy what a test changes."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's folder, shared by workers
+    folder = root / f"made-once-{name}"
+    with FileLock(f"{folder}.lock"):
+        if not folder.is_dir():
+            partial = root / f".made-once-{name}.{os.getpid()}"
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir()
+            make(partial)
+            partial.rename(folder)
+    return folder
