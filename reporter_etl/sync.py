@@ -280,6 +280,7 @@ class Syncer:
             with closing(self._reads_in_order(plan.windows)) as reads:
                 for number, read in enumerate(reads, start=1):
                     report = self._commit_into(result, read)
+                    read.extractions.clear()  # its Arrow tables go now, not when the next window arrives
                     result.minimum_requests += sum(
                         max(1, -(-rows // self.client.settings.page_size)) for rows in report.rows.values()
                     )
@@ -358,6 +359,7 @@ class Syncer:
                 read = pending.result()
                 pending = worker.submit(self.read_window, following)
                 yield read
+                del read  # not held while the next window is awaited
             yield pending.result()
         finally:
             self._cancel_reads.set()  # a read still running stops before its next request
