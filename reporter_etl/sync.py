@@ -30,6 +30,7 @@ from reporter_etl.api.records import unknown_field_names
 from reporter_etl.entities import ENTITIES, Entity
 from reporter_etl.errors import AuthenticationError, SyncError, UnexpectedResponseError
 from reporter_etl.extract import Extraction, PageLike, extract
+from reporter_etl.memory import arrow_pool_for_sync
 from reporter_etl.pii import PiiPolicy
 from reporter_etl.platform_stats import daily_platform_stats
 from reporter_etl.warehouse import WINDOW_ENTITIES, Warehouse
@@ -242,7 +243,7 @@ class Syncer:
         result = SyncResult(run_id=run_id, project=project, planned=windows)
         self._requests_before_run = requests_before = self.client.request_count
         try:
-            with self.wh.limits():
+            with self.wh.limits(), arrow_pool_for_sync():
                 yield result
         except BaseException as exc:
             result.request_count = self.client.request_count - requests_before
