@@ -459,7 +459,8 @@ def write_report(results: dict[str, Any], markdown: Path, chart: Path) -> None:
         "## Profiles",
         "",
         "`bench/profile_sync.py` (py-spy, every thread, idle included) on a 10-day sync: "
-        "`bench/profiles/before.txt` (before issue 10) and `bench/profiles/after.txt`.",
+        "`bench/profiles/before.txt` (before issue 10), `bench/profiles/after-native-pages.txt` (native page parsing, "
+        "before the memory work) and `bench/profiles/after.txt`.",
         "",
         "## Machine",
         "",

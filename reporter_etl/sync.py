@@ -30,6 +30,7 @@ from reporter_etl.api.records import unknown_field_names
 from reporter_etl.entities import ENTITIES, Entity
 from reporter_etl.errors import AuthenticationError, SyncError, UnexpectedResponseError
 from reporter_etl.extract import Extraction, PageLike, extract
+from reporter_etl.memory import arrow_pool_for_sync
 from reporter_etl.pii import PiiPolicy
 from reporter_etl.platform_stats import daily_platform_stats
 from reporter_etl.warehouse import WINDOW_ENTITIES, Warehouse
@@ -242,7 +243,7 @@ class Syncer:
         result = SyncResult(run_id=run_id, project=project, planned=windows)
         self._requests_before_run = requests_before = self.client.request_count
         try:
-            with self.wh.limits():
+            with self.wh.limits(), arrow_pool_for_sync():
                 yield result
         except BaseException as exc:
             result.request_count = self.client.request_count - requests_before
@@ -280,6 +281,7 @@ class Syncer:
             with closing(self._reads_in_order(plan.windows)) as reads:
                 for number, read in enumerate(reads, start=1):
                     report = self._commit_into(result, read)
+                    read.extractions.clear()  # its Arrow tables go now, not when the next window arrives
                     result.minimum_requests += sum(
                         max(1, -(-rows // self.client.settings.page_size)) for rows in report.rows.values()
                     )
@@ -358,6 +360,7 @@ class Syncer:
                 read = pending.result()
                 pending = worker.submit(self.read_window, following)
                 yield read
+                del read  # not held while the next window is awaited
             yield pending.result()
         finally:
             self._cancel_reads.set()  # a read still running stops before its next request

@@ -32,10 +32,17 @@ DEFAULT_LOCK_TIMEOUT_S = 60.0
 # checkpoint, which tripled load time; the writer checkpoints once more on close so readers find a tidy file.
 DEFAULT_CHECKPOINT_THRESHOLD = "256MB"
 # What a sync lets DuckDB use (Warehouse.limits).  Left alone, DuckDB keeps what it wrote in its buffer pool up to
-# 80% of RAM: a long sync grew to 600-800 MiB that way.  Within a limit it evicts (the data is in the file and
-# the WAL).  One thread: a window's merge is small, and the sync's page readers and parsers want the other core.
-SYNC_MEMORY_LIMIT = "256MB"
+# 80% of RAM: a long sync grew to 600-800 MiB that way.  Within a limit it evicts (the data is in the file, the WAL
+# or the temp directory).  24MB holds a bench window's merge (35,000 messages) since the deletes join on the
+# staged keys alone (load.staged_views; 16MB ran out); 20 days then peak within 4% of 10 days.  One thread: a
+# window's merge is small, and the sync's page readers and parsers want the other core.
+SYNC_MEMORY_LIMIT = "24MB"
 SYNC_THREADS = 1
+# A window whose merge needs more than the limit anyway (a day much larger than the bench's 35,000 messages) is
+# rolled back and committed again with the limit this many times higher, up to this many times: the limit keeps
+# an ordinary sync small without making a large day fail.
+OUT_OF_MEMORY_GROWTH = 4
+OUT_OF_MEMORY_RETRIES = 3
 
 
 class Warehouse:
@@ -133,7 +140,7 @@ class Warehouse:
         before = {}
         for name, value in wanted.items():
             if value is not None:
-                before[name] = self.con.execute(f"SELECT current_setting('{name}')").fetchone()[0]
+                before[name] = self._setting(name)
                 self.con.execute(f"SET {name} = '{value}'")
         try:
             yield
@@ -141,6 +148,38 @@ class Warehouse:
             for name, value in before.items():
                 if self.con is not None:
                     self.con.execute(f"SET {name} = '{value}'")
+
+    def _setting(self, name: str) -> str:
+        return self.con.execute(f"SELECT current_setting('{name}')").fetchall()[0][0]
+
+    def _commit_with_headroom(self, transaction: WindowTransaction) -> None:
+        """``transaction.commit()``; when DuckDB runs out of its memory limit, again (the failed attempt was rolled
+        back whole) with the limit ``OUT_OF_MEMORY_GROWTH`` times higher, then back to the limit it had."""
+        limit = self._setting("memory_limit")
+        try:
+            for attempt in range(OUT_OF_MEMORY_RETRIES + 1):
+                try:
+                    transaction.commit()
+                    return
+                except duckdb.OutOfMemoryException as exc:
+                    if attempt == OUT_OF_MEMORY_RETRIES:
+                        raise
+                    now = self._memory_limit_bytes()
+                    log.info("a window's merge ran out of DuckDB's memory limit (%s); again with %d MiB: %s",
+                             self._setting("memory_limit"), now * OUT_OF_MEMORY_GROWTH >> 20,
+                             str(exc).splitlines()[0])  # fmt: skip
+                    self.con.execute(f"SET memory_limit = '{now * OUT_OF_MEMORY_GROWTH}B'")
+        finally:
+            try:
+                self.con.execute(f"SET memory_limit = '{limit}'")
+            except duckdb.OutOfMemoryException:  # still holding more than that: the next commit tries again
+                log.info("DuckDB's memory limit stays at %s for now", self._setting("memory_limit"))
+
+    def _memory_limit_bytes(self) -> int:
+        """DuckDB shows the limit as text ("22.8 MiB", "18.8 GiB", "512 bytes")."""
+        number, _, unit = self._setting("memory_limit").partition(" ")
+        scale = {"bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}.get(unit, 1 << 20)
+        return int(float(number) * scale)
 
     # ------------------------------------------------------------ runs
 
@@ -194,7 +233,7 @@ class Warehouse:
         transaction.  An exception inside the block writes nothing.  ``transaction.loaded`` holds the counts."""
         transaction = WindowTransaction(self.con, project, entities, window_start, window_end, run_id)
         yield transaction
-        transaction.commit()
+        self._commit_with_headroom(transaction)
 
     def replace_catalogs(
         self,
