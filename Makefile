@@ -2,28 +2,37 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: test demo dagster browser-deps lint bench bench-quick bench-parts soak clean
+# The reduced forms of the long runs, each checking its own results (exit status 1 on a problem); make test runs
+# them after the test suite, as CI does (.ci/run).
+BENCH_QUICK := $(BIN)/python bench/side_by_side.py --quick
+BENCH_SMOKE := $(BIN)/python bench/run.py --smoke --check
+SOAK_QUICK := $(BIN)/python -m soak.run --quick
+
+.PHONY: test demo dagster browser-deps lint bench bench-quick bench-smoke bench-parts soak soak-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# The bench extra too: make test runs the quick side-by-side bench, which compares the sync with dlt.
 # The last step puts a DuckDB 1.x beside the venv, not on its path: a test opens the published copy with it,
 # as a BI driver bundling DuckDB 1.x would.
 $(STAMP): $(BIN)/python pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m pip install --quiet --upgrade --target $(VENV)/duckdb1 'duckdb>=1.1,<2'
 	touch $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# ruff, the whole test suite in one run, then the quick bench, the smoke benchmarks and the quick soak.
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 -q -m "not heavy"
-	$(BIN)/python -m pytest -n 2 -q -m heavy
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BENCH_QUICK)
+	$(BENCH_SMOKE)
+	$(SOAK_QUICK)
 
 demo: $(STAMP)
 	$(BIN)/reporter-etl demo
@@ -38,24 +47,33 @@ browser-deps:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
-$(BENCH_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	touch $(BENCH_STAMP)
-
 # The side-by-side table (transfer, floor, sync, dlt; simulator and replay): bench/RESULTS.md, bench/results/.
-bench: $(BENCH_STAMP)
+bench: $(STAMP)
 	$(BIN)/python bench/side_by_side.py
 
-bench-quick: $(BENCH_STAMP)
-	$(BIN)/python bench/side_by_side.py --quick
+# Its small form (CI; well under 2 minutes): the same contenders, dlt included, at a small size, 3 rounds, the
+# nightly ratio and the models; exits 1 when the contenders' rows differ, the sync's requests exceed the minimum, the
+# replay missed a request or a part did not run (bench/results/quick.json).
+bench-quick: $(STAMP)
+	$(BENCH_QUICK)
 
-# The component benchmarks (world build, serving, conversion, load, sync vs download), one after another.
+# The component benchmarks (world build, serving, conversion, load, sync vs download, models), one after another.
 bench-parts: $(STAMP)
 	$(BIN)/python bench/run.py
 
-# Minutes: >= 200 fault schedules, >= 30 SIGKILLs, concurrent writers; make test runs `-m soak.run --quick`.
+# The same at their smallest sizes, their results checked (the warehouse load exact, the sync exact and at the
+# minimum of requests); no timing is judged.
+bench-smoke: $(STAMP)
+	$(BENCH_SMOKE)
+
+# Minutes: >= 200 fault schedules, >= 30 SIGKILLs, concurrent writers.
 soak: $(STAMP)
 	$(BIN)/python -m soak.run
+
+# A few fault schedules, a SIGKILL in each place (window commit, catalog refresh, between requests, models build),
+# concurrent writers and a reader; exits 1 on any lost, doubled or wrong row.
+soak-quick: $(STAMP)
+	$(SOAK_QUICK)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache demo.duckdb demo.published.duckdb .dagster-demo
