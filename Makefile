@@ -27,9 +27,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 # ruff, the whole test suite in one run, then the quick bench, the smoke benchmarks and the quick soak.
+# --dist loadscope: a module's tests go to one worker, so a module-scoped fixture (a synced warehouse, a built
+# world) is made once, not once per worker (xdist_group marks are lost under pytest 9.2 with xdist 3.8).
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 --dist loadscope -q
 	$(BENCH_QUICK)
 	$(BENCH_SMOKE)
 	$(SOAK_QUICK)

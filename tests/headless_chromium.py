@@ -9,6 +9,7 @@ which is unsafe in a process with threads, such as a test running a simulator).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import select
@@ -98,11 +99,14 @@ class HeadlessChromium:
 
     def __exit__(self, *exc_info: object) -> None:
         try:
-            if self.process.poll() is None:
+            # Closed by asking, so that it removes its temporary files; killed (the whole group) when it does not go.
+            with contextlib.suppress(BrowserError, OSError):
+                self.send("Browser.close", timeout_s=5)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=5)
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
-        except ProcessLookupError:
-            pass
         finally:
             os.close(self._writer)
             os.close(self._reader)

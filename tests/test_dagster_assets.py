@@ -31,8 +31,9 @@ from tests.dagster_support import (
 from tests.fixed_dates import TEST_END_DATE
 from tests.sync_support import assert_equals_truth, table_snapshot
 
-# End-to-end runs of the code location; one worker runs the module, so the warehouse below is synced once.
-pytestmark = [pytest.mark.heavy, pytest.mark.xdist_group("dagster_assets")]
+# End-to-end runs of the code location.  make test distributes whole modules (--dist loadscope), so one worker
+# runs this module and the warehouse below is synced once.
+pytestmark = pytest.mark.heavy
 
 TOKEN = "dagster-test-token-5b9e"
 TOKEN_ENV = "REPORTER_TEST_TOKEN"
