@@ -12,9 +12,11 @@ import re
 import shutil
 import socket
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from dagster_defs import demo
@@ -70,25 +72,33 @@ def test_the_ui_shows_every_asset_of_the_project(tmp_path: Path) -> None:
     with Simulator(config, token=demo.DEMO_TOKEN) as sim:
         setup = demo.prepare(tmp_path / "demo", short_name=sim.world.project_short_name, base_url=sim.base_url,
                              first_day=TEST_END_DATE - timedelta(days=2), last_day=TEST_END_DATE)  # fmt: skip
-        assert demo.materialize(setup)
-        with demo.dagster_ui(setup, free_port(), log_path=tmp_path / "ui.log") as url, \
-                HeadlessChromium(CHROMIUM) as browser:  # fmt: skip
-            served = {"/".join(node["assetKey"]["path"]) for node in graphql(url, ASSET_QUERY)["assetNodes"]}
-            prefix = sim.world.project_short_name.replace("-", "_")
-            assert {f"{prefix}/raw/{t}" for t in ("messages", "sessions", "clients", "api_daily_stats")} <= served
-            page = browser.new_page()
-            found = asset_paths_in_catalog(page, url, served)
-            assert served <= found, f"not on the catalog page: {sorted(served - found)}"
+        # The instance's storage is made before two processes open it; then the run goes on (in a thread of this
+        # process) while the UI starts (its own processes), and the pages are opened once the run is done.
+        dg.DagsterInstance.from_config(str(setup.dagster_home)).dispose()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            materialized = pool.submit(demo.materialize, setup)
+            with demo.dagster_ui(setup, free_port(), log_path=tmp_path / "ui.log") as url, \
+                    HeadlessChromium(CHROMIUM) as browser:  # fmt: skip
+                assert materialized.result(timeout=300)
+                _every_asset_in_the_browser(url, browser, sim.world.project_short_name.replace("-", "_"))
 
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.viewport(*SCREEN)
-            catalog = page.screenshot(SCREENSHOTS / "dagster_catalog.png")
-            assert catalog.stat().st_size > 20_000, "the catalog's screenshot is blank"
 
-            # The lineage: every group drawn, and their statuses fetched, before the screenshot.
-            groups = {f"{prefix}_raw", "staging", "marts"}
-            page.goto(f"{url}/asset-groups")
-            text = page.wait_for(TEXT, lambda text: all(g in text for g in groups) and "fetching" not in text)
-            assert all(g in text for g in groups) and "fetching" not in text, text[-2000:]
-            lineage = page.screenshot(SCREENSHOTS / "dagster_lineage.png")
-            assert lineage.stat().st_size > 20_000, "the lineage's screenshot is blank"
+def _every_asset_in_the_browser(url: str, browser: HeadlessChromium, prefix: str) -> None:
+    served = {"/".join(node["assetKey"]["path"]) for node in graphql(url, ASSET_QUERY)["assetNodes"]}
+    assert {f"{prefix}/raw/{t}" for t in ("messages", "sessions", "clients", "api_daily_stats")} <= served
+    page = browser.new_page()
+    found = asset_paths_in_catalog(page, url, served)
+    assert served <= found, f"not on the catalog page: {sorted(served - found)}"
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.viewport(*SCREEN)
+    catalog = page.screenshot(SCREENSHOTS / "dagster_catalog.png")
+    assert catalog.stat().st_size > 20_000, "the catalog's screenshot is blank"
+
+    # The lineage: every group drawn, and their statuses fetched, before the screenshot.
+    groups = {f"{prefix}_raw", "staging", "marts"}
+    page.goto(f"{url}/asset-groups")
+    text = page.wait_for(TEXT, lambda text: all(g in text for g in groups) and "fetching" not in text)
+    assert all(g in text for g in groups) and "fetching" not in text, text[-2000:]
+    lineage = page.screenshot(SCREENSHOTS / "dagster_lineage.png")
+    assert lineage.stat().st_size > 20_000, "the lineage's screenshot is blank"
