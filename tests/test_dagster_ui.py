@@ -92,6 +92,9 @@ def _every_asset_in_the_browser(url: str, browser: HeadlessChromium, prefix: str
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.viewport(*SCREEN)
+    # The statuses come after the rows: the screenshot waits for them.
+    text = page.wait_for(TEXT, lambda text: "Loading" not in text)
+    assert "Loading" not in text, text[-2000:]
     catalog = page.screenshot(SCREENSHOTS / "dagster_catalog.png")
     assert catalog.stat().st_size > 20_000, "the catalog's screenshot is blank"
 
