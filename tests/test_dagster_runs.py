@@ -31,7 +31,7 @@ from tests.dagster_support import (
 from tests.fixed_dates import TEST_END_DATE
 from tests.sync_support import assert_equals_truth
 
-# End-to-end and whole-program tests: `make test` runs them after the fast suite (pytest -m heavy).
+# End-to-end and whole-program tests (-m "not heavy" leaves them out).
 pytestmark = pytest.mark.heavy
 
 TOKEN = "dagster-runs-token-31f0a"
