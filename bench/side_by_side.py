@@ -259,7 +259,7 @@ def check_runs(runs: list[Run], problems: list[str]) -> dict[str, int]:
 
 
 def sync_requests(run: Run) -> dict[str, Any]:
-    """The sync's requests in the shape bench/sync_vs_download.py reports them (make bench-quick and make bench read these keys)."""
+    """The sync's requests in the shape bench/sync_vs_download.py reports them (targets() reads them)."""
     by_op = run.out["requests_by_operation"]
     paged_ops = {op for *_, op in ENTITIES.values()}
     return {
