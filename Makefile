@@ -13,7 +13,7 @@ WITH_FAST_TMP := $(if $(FAST_TMPDIR),TMPDIR=$(FAST_TMPDIR) )
 # The reduced forms of the long runs, each checking its own results (exit status 1 on a problem); make test runs
 # them after the test suite, as CI does (.ci/run).
 BENCH_QUICK := $(BIN)/python bench/side_by_side.py --quick
-BENCH_SMOKE := $(BIN)/python bench/run.py --smoke --check
+BENCH_SMOKE := $(BIN)/python bench/run.py --smoke --check --skip models_build
 SOAK_QUICK := $(WITH_FAST_TMP)$(BIN)/python -m soak.run --quick
 
 .PHONY: test demo dagster browser-deps lint bench bench-quick bench-smoke bench-parts soak soak-quick clean
@@ -71,7 +71,7 @@ bench-parts: $(STAMP)
 	$(BIN)/python bench/run.py
 
 # The same at their smallest sizes, their results checked (the warehouse load exact, the sync exact and at the
-# minimum of requests); no timing is judged.
+# minimum of requests); no timing is judged. The models build is left to bench-quick, which runs and checks it.
 bench-smoke: $(STAMP)
 	$(BENCH_SMOKE)
 

@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/run.py                    # full sizes: several minutes
     .venv/bin/python bench/run.py --quick            # reduced sizes: well under a minute
-    .venv/bin/python bench/run.py --smoke --check    # smallest sizes, every path, results checked (make bench-smoke)
+    .venv/bin/python bench/run.py --smoke --check    # smallest sizes, every path, results checked
+    .venv/bin/python bench/run.py --smoke --check --skip models_build   # make bench-smoke (bench-quick builds models)
     .venv/bin/python bench/run.py --only sync_vs_download --json sync.json
 
 Each benchmark is its own script in bench/, run with this interpreter in a child process, so one cannot skew
@@ -47,8 +48,8 @@ def run_one(name: str, size: str, json_out: Path) -> tuple[int, float]:
     return code, time.perf_counter() - started
 
 
-def problems_in(report: dict[str, Any]) -> list[str]:
-    """What --check finds wrong in a report of every benchmark (no timing is judged, only what was measured)."""
+def problems_in(report: dict[str, Any], chosen: list[str]) -> list[str]:
+    """What --check finds wrong in a report of the ``chosen`` benchmarks (only what was measured, no timing)."""
     problems: list[str] = []
 
     def expect(ok: object, what: str) -> None:
@@ -56,7 +57,7 @@ def problems_in(report: dict[str, Any]) -> list[str]:
             problems.append(what)
 
     benchmarks = report["benchmarks"]
-    missing = [name for name in BENCHMARKS if name not in benchmarks]
+    missing = [name for name in chosen if name not in benchmarks]
     expect(not missing, f"benchmarks that did not run: {missing}")
     for name, outcome in benchmarks.items():
         expect(outcome["exit_code"] == 0 and outcome["results"] is not None,
@@ -113,6 +114,7 @@ def main() -> int:
     sizes.add_argument("--smoke", action="store_true", help="the smallest sizes that still run every path")
     parser.add_argument("--only", default="", metavar="NAMES",
                         help=f"comma-separated benchmarks to run (default all: {', '.join(BENCHMARKS)})")  # fmt: skip
+    parser.add_argument("--skip", default="", metavar="NAMES", help="comma-separated benchmarks to leave out")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH",
                         help="write every benchmark's numbers here as one JSON object")  # fmt: skip
     parser.add_argument("--check", action="store_true",
@@ -120,7 +122,9 @@ def main() -> int:
     args = parser.parse_args()
     size = "smoke" if args.smoke else "quick" if args.quick else "full"
     chosen = [name.strip() for name in args.only.split(",") if name.strip()] or list(BENCHMARKS)
-    unknown = [name for name in chosen if name not in BENCHMARKS]
+    skipped = [name.strip() for name in args.skip.split(",") if name.strip()]
+    unknown = [name for name in chosen + skipped if name not in BENCHMARKS]
+    chosen = [name for name in chosen if name not in skipped]
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
 
@@ -139,7 +143,7 @@ def main() -> int:
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
         print(f"results written to {args.json}")
-    problems = problems_in(report) if args.check else []
+    problems = problems_in(report, chosen) if args.check else []
     for problem in problems:
         print(f"PROBLEM: {problem}")
     if args.check and not problems:

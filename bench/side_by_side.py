@@ -344,8 +344,11 @@ def incomplete(results: dict[str, Any], names: list[str], skip: set[str]) -> lis
     night = results.get("nightly")
     if "nightly" not in skip and not (night and night["ratio"] > 0 and night["history_rows"]["messages"] > 0):
         found.append(f"the nightly ratio was not measured: {night}")
-    if "models" not in skip and (BENCH / "models_build.py").exists() and not results.get("models"):
-        found.append("the models build was not measured")
+    models = results.get("models") or {}
+    measured = {key: models.get(key, 0) for key in ("messages", "sessions", "full_seconds", "one_day_seconds",
+                                                     "peak_rss_mib")}  # fmt: skip
+    if "models" not in skip and (BENCH / "models_build.py").exists() and not all(v > 0 for v in measured.values()):
+        found.append(f"the models build was not measured: {measured}")
     return found
 
 
