@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 # The tests' and the soak's temporary files (DuckDB files, Dagster's SQLite storage) go on tmpfs when /dev/shm is
 # writable with 2 GiB free: both sync every commit to disk, which on this kind of machine costs more than the work
 # (profiled: the mid-range Dagster test 15.6 s on disk, 9.7 s on tmpfs). A SIGKILL keeps what a process wrote on
-# either. The benchmarks stay on disk: the sync's commits are part of what they measure.
+# either. The benchmarks stay on disk: the sync's commits are part of what they measure. tmpfs is memory, so pytest
+# keeps the temporary directories of failed tests only (a whole run's are about 600 MB).
 FAST_TMPDIR := $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && df -Pk /dev/shm | awk 'NR == 2 && $$4 > 2097152 {print "/dev/shm"}')
 WITH_FAST_TMP := $(if $(FAST_TMPDIR),TMPDIR=$(FAST_TMPDIR) )
 
@@ -38,7 +39,7 @@ lint: $(STAMP)
 # world) is made once, not once per worker (xdist_group marks are lost under pytest 9.2 with xdist 3.8).
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check .
-	$(WITH_FAST_TMP)$(BIN)/python -m pytest -n 2 --dist loadscope -q
+	$(WITH_FAST_TMP)$(BIN)/python -m pytest -n 2 --dist loadscope -q -o tmp_path_retention_policy=failed
 	$(BENCH_QUICK)
 	$(BENCH_SMOKE)
 	$(SOAK_QUICK)
