@@ -19,7 +19,9 @@ exists, its full and one-day model builds.
 
 Writes bench/results/latest.json, bench/RESULTS.md and bench/results/latest.png (other sizes: the JSON only, to
 bench/results/quick.json with --quick, unless --report).  Exits 1 when a check fails: rows that differ between
-contenders, sync requests above the minimum, messages/by-session used, or a request the replay had not recorded.
+contenders (the rows read, and the rows the sync's and dlt's warehouses hold), sync requests above the minimum,
+messages/by-session used, a request the replay had not recorded, dlt not installed (unless --skip dlt), or a part
+that did not run or measured nothing.  The targets are reported, not judged: timings are never a failure.
 
     .venv/bin/python bench/side_by_side.py                  # make bench: ~15-25 minutes on 2 cores
     .venv/bin/python bench/side_by_side.py --quick          # make bench-quick: well under 2 minutes
@@ -257,7 +259,7 @@ def check_runs(runs: list[Run], problems: list[str]) -> dict[str, int]:
 
 
 def sync_requests(run: Run) -> dict[str, Any]:
-    """The sync's requests in the shape bench/sync_vs_download.py reports them (tests read these keys)."""
+    """The sync's requests in the shape bench/sync_vs_download.py reports them (targets() reads them)."""
     by_op = run.out["requests_by_operation"]
     paged_ops = {op for *_, op in ENTITIES.values()}
     return {
@@ -319,6 +321,35 @@ def models_build(quick: bool, workdir: Path, problems: list[str]) -> dict[str, A
         problems.append(f"bench/models_build.py failed (exit {done.returncode}): {done.stderr[-500:]}")
         return None
     return json.loads(out.read_text())
+
+
+def incomplete(results: dict[str, Any], names: list[str], skip: set[str]) -> list[str]:
+    """Parts of the results that are missing or measured nothing (no timing is judged here)."""
+    found = []
+    if not all(count > 0 for count in results.get("rows", {}).values()) or not results.get("rows"):
+        found.append(f"a contender read no rows of some entity: {results.get('rows')}")
+    for server in ("simulator", "replay"):
+        contenders = results["servers"].get(server, {}).get("contenders", {})
+        if list(contenders) != names:
+            found.append(f"against the {server}: contenders {list(contenders)}, expected {names}")
+        for name, part in contenders.items():
+            if not (part["wall_s"] > 0 and part["peak_rss_mib"] > 0 and part["ratio_to_floor"] > 0):
+                found.append(f"{name} against the {server} measured nothing: {part['wall_s']} s, "
+                             f"{part['peak_rss_mib']} MiB")  # fmt: skip
+    recorded = results["servers"].get("replay", {}).get("recorded", {})
+    if not (recorded.get("hits", 0) > 0 and recorded.get("frozen")):
+        found.append(f"the replay server answered nothing from its recording: {recorded}")
+    if "rss" not in skip and not results.get("rss"):
+        found.append("the sync's peak RSS over more days was not measured")
+    night = results.get("nightly")
+    if "nightly" not in skip and not (night and night["ratio"] > 0 and night["history_rows"]["messages"] > 0):
+        found.append(f"the nightly ratio was not measured: {night}")
+    models = results.get("models") or {}
+    measured = {key: models.get(key, 0) for key in ("messages", "sessions", "full_seconds", "one_day_seconds",
+                                                     "peak_rss_mib")}  # fmt: skip
+    if "models" not in skip and (BENCH / "models_build.py").exists() and not all(v > 0 for v in measured.values()):
+        found.append(f"the models build was not measured: {measured}")
+    return found
 
 
 # ---- the report ----------------------------------------------------------------------------------------------
@@ -534,15 +565,16 @@ def main() -> int:
     skip = {part.strip() for part in args.skip.split(",") if part.strip()}
     if skip - set(OPTIONAL_PARTS):
         parser.error(f"--skip takes {', '.join(OPTIONAL_PARTS)}")
+    problems: list[str] = []
     if "dlt" not in skip:
         try:
             importlib.metadata.version("dlt")
-        except importlib.metadata.PackageNotFoundError:
-            print("dlt is not installed (pip install -e '.[bench]'): leaving it out", flush=True)
+        except importlib.metadata.PackageNotFoundError:  # a problem: the table would lack its main comparison
+            problems.append("dlt is not installed (pip install -e '.[bench]', or --skip dlt): left out")
+            print(f"PROBLEM: {problems[-1]}", flush=True)
             skip.add("dlt")
     names = [n for n in CONTENDERS if n != "dlt" or "dlt" not in skip]
     json_out = args.json_out or BENCH / "results" / ("quick.json" if args.quick else "latest.json")
-    problems: list[str] = []
     load_start = os.getloadavg()[0]
     started = time.perf_counter()
 
@@ -609,6 +641,7 @@ def main() -> int:
     results["finished_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     results["elapsed_s"] = time.perf_counter() - started
     results["targets"] = targets(results)
+    problems += incomplete(results, names, skip)
 
     print()
     print("\n".join(table_lines(results)))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-# End-to-end and whole-program tests: `make test` runs them after the fast suite (pytest -m heavy).
+# End-to-end and whole-program tests (-m "not heavy" leaves them out).
 pytestmark = pytest.mark.heavy
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,7 +24,7 @@ from reporter_etl.simulator import Simulator, WorldConfig
 from tests.dagster_support import SimProject, materializations, quick_resources, write_projects_file
 from tests.fixed_dates import TEST_END_DATE
 
-# End-to-end and whole-program tests: `make test` runs them after the fast suite (pytest -m heavy).
+# End-to-end and whole-program tests (-m "not heavy" leaves them out).
 pytestmark = pytest.mark.heavy
 
 REPO = Path(__file__).resolve().parents[1]

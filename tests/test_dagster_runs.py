@@ -3,8 +3,10 @@ from the failure, two projects in one warehouse, and what the Dagster instance k
 
 from __future__ import annotations
 
+import logging
 import threading
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,12 +31,13 @@ from tests.dagster_support import (
 from tests.fixed_dates import TEST_END_DATE
 from tests.sync_support import assert_equals_truth
 
-# End-to-end and whole-program tests: `make test` runs them after the fast suite (pytest -m heavy).
+# End-to-end and whole-program tests (-m "not heavy" leaves them out).
 pytestmark = pytest.mark.heavy
 
 TOKEN = "dagster-runs-token-31f0a"
 OTHER_TOKEN = "dagster-runs-other-token-8d27"
 END = TEST_END_DATE
+WINDOW_LOG = "reporter_etl.warehouse.load"  # logs "window ... loaded in ..." once a window's transaction committed
 
 
 def committed_days(db: Path, project: str, tz_name: str) -> dict:
@@ -50,16 +53,33 @@ def committed_days(db: Path, project: str, tz_name: str) -> dict:
     return {start.astimezone(zone(tz_name)).date(): done_at for start, done_at in rows}
 
 
-def arm_failure_after_first_day(sim: Simulator, instance: dg.DagsterInstance, stop: threading.Event) -> None:
-    """When a run's log says its first day is committed, the API starts failing every request."""
-    while not stop.is_set():
-        for record in instance.get_run_records(limit=1):
-            if any(
-                "committed (1/" in (entry.user_message or "") for entry in instance.all_logs(record.dagster_run.run_id)
-            ):
-                sim.faults = FaultConfig(seed=1, server_error=1.0)
-                return
-        time.sleep(0.01)
+class FailAfterFirstCommit(logging.Handler):
+    """When the sync logs that its first window is committed (in the thread that committed it, before the next
+    window's commit), the API starts failing every request."""
+
+    def __init__(self, sim: Simulator) -> None:
+        super().__init__(logging.INFO)
+        self.sim = sim
+        self.armed = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.armed.is_set() and " loaded in " in record.getMessage():
+            self.sim.faults = FaultConfig(seed=1, server_error=1.0)
+            self.armed.set()
+
+
+@contextmanager
+def failing_after_first_commit(sim: Simulator) -> Iterator[FailAfterFirstCommit]:
+    handler = FailAfterFirstCommit(sim)
+    logger = logging.getLogger(WINDOW_LOG)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def token_files(root: Path, *tokens: str) -> list[str]:
@@ -83,9 +103,10 @@ def test_a_run_failing_mid_range_resumes_with_the_remaining_days_and_keeps_no_to
     home = tmp_path / "dagster_home"
     home.mkdir()
     monkeypatch.setenv("REPORTER_TEST_TOKEN", TOKEN)
-    # Every request takes a while, so the switch to failures lands while a later day is still being read.
+    # The switch to failures lands in the commit of the first day: the sync reads at most one day ahead, so the
+    # third day is read (and fails) after it, whatever the timing.
     with (
-        Simulator(config, token=TOKEN, faults=FaultConfig(seed=1, slow=1.0, slow_seconds=0.05)) as sim,
+        Simulator(config, token=TOKEN) as sim,
         dg.instance_for_test(temp_dir=str(home)) as instance,
     ):
         project = SimProject(sim.world.project_short_name, sim.base_url, "REPORTER_TEST_TOKEN", tz_name, first)
@@ -94,14 +115,9 @@ def test_a_run_failing_mid_range_resumes_with_the_remaining_days_and_keeps_no_to
         location = load_location(projects_file)
         job = dg.reconstructable(nightly_job_from_env)
 
-        stop = threading.Event()
-        watcher = threading.Thread(target=arm_failure_after_first_day, args=(sim, instance, stop), daemon=True)
-        watcher.start()
-        try:
+        with failing_after_first_commit(sim) as trigger:
             failed = dg.execute_job(job, instance, tags=range_tags(first, END))
-        finally:
-            stop.set()
-            watcher.join(timeout=10)
+        assert trigger.armed.is_set(), "no window was committed"
         assert not failed.success
         before = committed_days(db, project.short_name, tz_name)
         assert 1 <= len(before) < 3, f"the run should have failed half-way, committed: {sorted(before)}"
