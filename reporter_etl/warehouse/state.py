@@ -204,19 +204,22 @@ def add_run_rows(con: duckdb.DuckDBPyConnection, run_id: str, counts: Mapping[st
 # ---------------------------------------------------------------- windows (writer)
 
 
-def record_window(
+def record_windows(
     con: duckdb.DuckDBPyConnection,
     project: str,
-    entity: str,
     window_start: datetime,
     window_end: datetime,
-    row_count: int,
+    rows: Mapping[str, int],
     run_id: str,
 ) -> None:
-    con.execute(
-        "INSERT OR REPLACE INTO meta.sync_state VALUES (?, ?, ?, ?, ?, ?, now(), ?)",
-        [project, entity, window_start, window_end, STATUS_DONE, row_count, run_id],
-    )
+    """Mark the window done for each entity of ``rows`` (entity: its row count), in one statement."""
+    if not rows:
+        return
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, now(), ?)"] * len(rows))
+    params: list[Any] = []
+    for entity, row_count in rows.items():
+        params += [project, entity, window_start, window_end, STATUS_DONE, row_count, run_id]
+    con.execute(f"INSERT OR REPLACE INTO meta.sync_state VALUES {values}", params)
 
 
 # ---------------------------------------------------------------- reads
