@@ -6,7 +6,6 @@ import io
 import json
 from datetime import timedelta
 
-import openpyxl
 import pytest
 
 from reporter_etl.cli import main
@@ -107,6 +106,7 @@ def test_experiments_commands(sim, capsys):
 
 
 def test_reports_create_csv_and_xlsx_hold_the_selected_rows(sim, capsys, tmp_path):
+    import openpyxl  # here, not at collection, where every worker would pay for it
     first, last = day_range(sim)
     out = tmp_path / "messages.csv"
     assert main(["reports", "create", "messages", "--from", first, "--to", last, "--format", "csv",

@@ -5,14 +5,18 @@ from __future__ import annotations
 import shutil
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import dagster as dg
 import pytest
 
-from dagster_defs.definitions import build_definitions
 from dagster_defs.projects import LocationConfig, ProjectConfig, ProjectsFileError, parse_location
-from dagster_defs.schedules import RANGE_END_TAG, RANGE_START_TAG
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+# dagster (and the code location, which imports it) are imported inside the tests that use them: at module level
+# every xdist worker paid about 0.6 s for it at collection.
 
 
 def location(*projects: ProjectConfig) -> LocationConfig:
@@ -25,6 +29,8 @@ def project(timezone: str, start: date = date(2026, 1, 1), lookback: int = 2, at
 
 
 def evaluate(defs: dg.Definitions, name: str, instant: datetime) -> list[dg.RunRequest] | str:
+    import dagster as dg
+
     schedule = defs.resolve_schedule_def(name)
     with dg.build_schedule_context(scheduled_execution_time=instant) as context:
         data = schedule.evaluate_tick(context)
@@ -32,6 +38,11 @@ def evaluate(defs: dg.Definitions, name: str, instant: datetime) -> list[dg.RunR
 
 
 def test_the_nightly_run_asks_for_the_last_local_day_and_the_lookback_in_one_run() -> None:
+    import dagster as dg
+
+    from dagster_defs.definitions import build_definitions
+    from dagster_defs.schedules import RANGE_END_TAG, RANGE_START_TAG
+
     tokyo = project("Asia/Tokyo", lookback=2, at=time(2, 0))
     defs = build_definitions(location(tokyo))
     schedule = defs.resolve_schedule_def("shop_1_ab_nightly_schedule")
@@ -48,6 +59,9 @@ def test_the_nightly_run_asks_for_the_last_local_day_and_the_lookback_in_one_run
 
 
 def test_the_Nightly_across_a_dst_change_and_near_the_start_date() -> None:
+    from dagster_defs.definitions import build_definitions
+    from dagster_defs.schedules import RANGE_END_TAG, RANGE_START_TAG
+
     la = project("America/Los_Angeles", start=date(2026, 3, 7), lookback=3, at=time(3, 30))
     defs = build_definitions(location(la))
     name = "shop_1_ab_nightly_schedule"
@@ -60,6 +74,10 @@ def test_the_Nightly_across_a_dst_change_and_near_the_start_date() -> None:
 
 
 def test_every_partitioned_asset_backfills_in_one_run_and_writes_through_one_pool() -> None:
+    import dagster as dg
+
+    from dagster_defs.definitions import build_definitions
+
     defs = build_definitions(location(project("Europe/Moscow")))
     graph = defs.resolve_asset_graph()
     partitioned = [key for key in graph.get_all_asset_keys() if graph.get(key).partitions_def is not None]
@@ -98,6 +116,8 @@ def test_the_projects_file_names_variables_not_tokens_and_says_what_is_wrong() -
 
 
 def test_the_shipped_instance_settings_give_every_pool_one_slot(tmp_path: Path) -> None:
+    import dagster as dg
+
     shipped = Path(__file__).resolve().parent.parent / "dagster.yaml"
     shutil.copyfile(shipped, tmp_path / "dagster.yaml")
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:

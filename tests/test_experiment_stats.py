@@ -1,4 +1,7 @@
-"""The experiment statistics, from per-branch sums, against scipy and hand formulas on the raw session values."""
+"""The experiment statistics, from per-branch sums, against scipy and hand formulas on the raw session values.
+
+scipy is imported inside the tests that use it: at module level every xdist worker paid half a second for it at
+collection."""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ import random
 import numpy as np
 import pyarrow as pa
 import pytest
-from scipy import stats as sps
 
 from reporter_etl.models.stats import (
     OUTPUT_COLUMNS,
@@ -55,6 +57,7 @@ def sequential_halfwidth(se: float, n: int, alpha: float, tuning: float) -> floa
 @pytest.mark.parametrize("kind", ["binary", "count", "duration_s", "shifted"])
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
 def test_compare_matches_scipy_on_raw_values(seed: int, kind: str) -> None:
+    from scipy import stats as sps
     rng = np.random.default_rng([seed, len(kind)])
     n_c, n_t = int(rng.integers(500, 4000)), int(rng.integers(300, 6000))
     control = session_values(rng, kind, n_c, 0.0, 1.0)
@@ -93,6 +96,7 @@ def test_compare_matches_scipy_on_raw_values(seed: int, kind: str) -> None:
 def test_large_integer_durations_stay_exact() -> None:
     """200,000 sessions in milliseconds: the sum of squares passes 2**53 (about 100 times over), the statistics
     still equal scipy's."""
+    from scipy import stats as sps
     rng = np.random.default_rng(8)
     control = rng.integers(60_000, 3_600_000, 200_000)
     treatment = rng.integers(61_000, 3_500_000, 80_000)
@@ -153,11 +157,13 @@ def test_holm_matches_the_rejection_procedure(seed: int) -> None:
     [([5000, 4600], [0.5, 0.5]), ([5000, 4950], [1, 1]), ([3000, 1450, 1610], [2, 1, 1]), ([10, 31, 7, 22], [1] * 4)],
 )
 def test_srm_matches_scipy_chisquare(observed: list[int], weights: list[float]) -> None:
+    from scipy import stats as sps
     expected = np.array(weights, dtype=float) / sum(weights) * sum(observed)
     assert close(srm_p_value(observed, weights), sps.chisquare(observed, f_exp=expected).pvalue)
 
 
 def test_srm_edge_cases() -> None:
+    from scipy import stats as sps
     assert srm_p_value([0, 0], [1, 1]) == 1.0
     assert srm_p_value([10, 3], [1, 0]) == 0.0  # sessions in a branch meant to get none
     assert close(srm_p_value([10, 12, 0], [1, 1, 0]), sps.chisquare([10, 12]).pvalue)
@@ -188,6 +194,7 @@ def experiment_rows(
 
 
 def test_planted_sample_ratio_mismatch_is_flagged_and_a_fair_split_is_not() -> None:
+    from scipy import stats as sps
     rng = np.random.default_rng(10)
     skewed, _ = experiment_rows(rng, "exp_skewed", {"a": 5000, "b": 4600}, {"b": 0.1})
     fair, _ = experiment_rows(rng, "exp_fair", {"a": 5000, "b": 4950}, {"b": 0.1})
@@ -206,6 +213,7 @@ def test_planted_sample_ratio_mismatch_is_flagged_and_a_fair_split_is_not() -> N
 
 
 def test_intended_weights_decide_what_a_mismatch_is() -> None:
+    from scipy import stats as sps
     rows, _ = experiment_rows(np.random.default_rng(11), "exp", {"a": 6000, "b": 3000}, {})
     configured = compare_experiments(rows, intended_weights={"exp": {"a": 2, "b": 1}})
     equal = compare_experiments(rows)
@@ -221,6 +229,7 @@ def test_intended_weights_decide_what_a_mismatch_is() -> None:
 
 
 def test_experiment_rows_against_raw_values() -> None:
+    from scipy import stats as sps
     rng = np.random.default_rng(12)
     rows, raw = experiment_rows(rng, "exp", {"a": 4000, "b": 4100, "c": 3900}, {"b": 0.04, "c": -0.002})
     out = compare_experiments(rows, alpha=0.05)
@@ -292,6 +301,7 @@ def test_sequential_interval_is_wider_than_fixed_and_shrinks_with_n() -> None:
 
 
 def test_too_few_sessions_and_no_variance() -> None:
+    from scipy import stats as sps
     one = Moments.from_values([3.0])
     many = Moments.from_values([1.0, 2.0, 4.0, 8.0])
     for result in (compare(one, many), compare(many, one)):
@@ -375,6 +385,7 @@ def test_bad_input_is_refused() -> None:
 
 def test_sums_from_duckdb_give_scipy_results() -> None:
     """The sums as a SQL model computes them (exact HUGEINT over integers, fsum over doubles) lose nothing."""
+    from scipy import stats as sps
     duckdb = pytest.importorskip("duckdb")
     rng = np.random.default_rng(17)
     sessions = {

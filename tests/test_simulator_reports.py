@@ -7,7 +7,6 @@ import io
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-import openpyxl
 import pytest
 import requests
 
@@ -67,6 +66,7 @@ def read_csv(content: bytes, delimiter: str) -> list[list[str]]:
 
 
 def read_xlsx(content: bytes) -> list[list[object]]:
+    import openpyxl  # here, not at collection, where every worker would pay for it
     workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
     return [list(row) for row in workbook.worksheets[0].iter_rows(values_only=True)]
 
