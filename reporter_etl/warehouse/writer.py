@@ -155,8 +155,8 @@ class Warehouse:
     def _commit_with_headroom(self, transaction: WindowTransaction) -> None:
         """``transaction.commit()``; when DuckDB runs out of its memory limit, again (the failed attempt was rolled
         back whole) with the limit ``OUT_OF_MEMORY_GROWTH`` times higher, then back to the limit it had."""
-        limit = self._setting("memory_limit")
-        try:
+        limit: str | None = None  # the limit before the first retry raised it: read only then, as it is seldom
+        try:  # needed and every window's commit paid a statement for it, and one more to set it back
             for attempt in range(OUT_OF_MEMORY_RETRIES + 1):
                 try:
                     transaction.commit()
@@ -164,16 +164,19 @@ class Warehouse:
                 except duckdb.OutOfMemoryException as exc:
                     if attempt == OUT_OF_MEMORY_RETRIES:
                         raise
+                    if limit is None:
+                        limit = self._setting("memory_limit")
                     now = self._memory_limit_bytes()
                     log.info("a window's merge ran out of DuckDB's memory limit (%s); again with %d MiB: %s",
                              self._setting("memory_limit"), now * OUT_OF_MEMORY_GROWTH >> 20,
                              str(exc).splitlines()[0])  # fmt: skip
                     self.con.execute(f"SET memory_limit = '{now * OUT_OF_MEMORY_GROWTH}B'")
         finally:
-            try:
-                self.con.execute(f"SET memory_limit = '{limit}'")
-            except duckdb.OutOfMemoryException:  # still holding more than that: the next commit tries again
-                log.info("DuckDB's memory limit stays at %s for now", self._setting("memory_limit"))
+            if limit is not None:
+                try:
+                    self.con.execute(f"SET memory_limit = '{limit}'")
+                except duckdb.OutOfMemoryException:  # still holding more than that: the next commit tries again
+                    log.info("DuckDB's memory limit stays at %s for now", self._setting("memory_limit"))
 
     def _memory_limit_bytes(self) -> int:
         """DuckDB shows the limit as text ("22.8 MiB", "18.8 GiB", "512 bytes")."""
