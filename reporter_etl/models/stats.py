@@ -3,7 +3,7 @@
 SQL sums each session-level outcome per experiment x branch (n, sum, sum of squares); this module turns those
 sums into the columns of the experiment mart. Notation: c = control, t = treatment, m = mean, v = sample
 variance (ddof=1), n = sessions, d = m_t - m_c, Phi / T_df / chi2_k = normal / Student t / chi-square
-distributions (scipy.stats). Sources: GrowthBook's engine gbstats (growthbook/growthbook,
+distributions (scipy.special, as in scipy.stats). Sources: GrowthBook's engine gbstats (growthbook/growthbook,
 packages/stats/gbstats/: frequentist/tests.py, utils.py, models/statistics.py) and Waudby-Smith et al. 2023,
 "Time-uniform central limit theory and asymptotic confidence sequences" (arXiv:2103.06476).
 
@@ -42,12 +42,30 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
-def _distributions() -> Any:
-    """scipy.stats, imported on first use: it takes about half a second, which every CLI start and every
-    ``import reporter_etl.models`` paid, most of them never computing a p-value."""
-    from scipy import stats
+def _special() -> Any:
+    """scipy.special, imported on first use: most imports of ``reporter_etl.models`` never compute a p-value.
+    The distribution functions below are the ones scipy.stats computes with (same values, bit for bit), without
+    the import of scipy.stats, which took twice as long (about 0.9 s against 0.5 s)."""
+    from scipy import special
 
-    return stats
+    return special
+
+
+def _t_quantile(q: float, dof: float) -> float:
+    return float(_special().stdtrit(dof, q))  # scipy.stats.t.ppf(q, dof)
+
+
+def _t_upper_tail(x: float, dof: float) -> float:
+    return float(_special().stdtr(dof, -x))  # scipy.stats.t.sf(x, dof)
+
+
+def _normal_cdf(x: float) -> float:
+    return float(_special().ndtr(x))  # scipy.stats.norm.cdf(x)
+
+
+def _chi2_upper_tail(x: float, dof: int) -> float:
+    return float(_special().chdtrc(dof, x))  # scipy.stats.chi2.sf(x, dof)
+
 
 VERDICT_SRM = "sample ratio mismatch: do not trust"
 VERDICT_BETTER = "better"
@@ -261,9 +279,9 @@ def compare(
     dof = abs_var**2 / (
         treatment_var_of_mean**2 / (treatment.n - 1) + control_var_of_mean**2 / (control.n - 1)
     )
-    t_quantile = float(_distributions().t.ppf(1 - alpha / 2, dof))
-    p_value = min(1.0, 2 * float(_distributions().t.sf(abs(abs_diff) / abs_se, dof)))
-    chance = float(_distributions().norm.cdf(abs_diff / abs_se))
+    t_quantile = _t_quantile(1 - alpha / 2, dof)
+    p_value = min(1.0, 2 * _t_upper_tail(abs(abs_diff) / abs_se, dof))
+    chance = _normal_cdf(abs_diff / abs_se)
     seq_factor = sequential_halfwidth_factor(control.n + treatment.n, alpha, sequential_tuning)
 
     rel_se = rel_ci_low = rel_ci_high = seq_rel_low = seq_rel_high = None
@@ -334,7 +352,7 @@ def srm_p_value(observed: Sequence[int], weights: Sequence[float]) -> float:
         categories += 1
     if categories < 2:
         return 1.0
-    return float(_distributions().chi2.sf(statistic, categories - 1))
+    return _chi2_upper_tail(statistic, categories - 1)
 
 
 def _verdict(comparison: Comparison | None, lower_is_better: bool) -> str:
@@ -415,7 +433,7 @@ def _experiment_rows(
             chance = comparison.chance_to_beat_control if comparison is not None else None
             if chance is not None and inverse and comparison is not None and comparison.abs_se:
                 # Phi(-d / SE) rather than 1 - Phi(d / SE): keeps the digits of a chance near 0.
-                chance = float(_distributions().norm.cdf(-comparison.abs_diff / comparison.abs_se))
+                chance = _normal_cdf(-comparison.abs_diff / comparison.abs_se)
             if srm_flag:
                 verdict = VERDICT_SRM
             elif is_control:
