@@ -309,13 +309,13 @@ class ModelBuilt:
     seconds: float
 
 
-def build_model(db_path: str, model: Model, config: ModelsConfig, *, start: date | None = None,
-                end: date | None = None, lock_timeout_s: float = 60.0) -> ModelBuilt:  # fmt: skip
-    """Build one model under the warehouse's writer lock: a daily mart for [start, end], anything else whole."""
-    report = build_warehouse_models(db_path, config=config, start=start, end=end, models=[model],
+def build_models(db_path: str, models: list[Model], config: ModelsConfig, *, start: date | None = None,
+                 end: date | None = None, lock_timeout_s: float = 60.0) -> list[ModelBuilt]:  # fmt: skip
+    """Build ``models`` (in build order) under the warehouse's writer lock, in one open of it: daily marts for
+    [start, end], anything else whole."""
+    report = build_warehouse_models(db_path, config=config, start=start, end=end, models=models,
                                     lock_timeout=lock_timeout_s)  # fmt: skip
-    [run] = report.runs
-    return ModelBuilt(run.name, run.action, run.rows, run.seconds)
+    return [ModelBuilt(run.name, run.action, run.rows, run.seconds) for run in report.runs]
 
 
 @dataclass

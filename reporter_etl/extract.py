@@ -56,7 +56,7 @@ def _one_pass(
         pages += 1
         totals.add(page.total_count)
         batches.append(page.to_record_batch())
-    table = pa.Table.from_batches(batches, schema=entity.schema) if batches else entity.schema.empty_table()
+    table = pa.Table.from_batches(batches, schema=entity.schema)  # no batches: an empty table, without pandas
     consistent = len(totals) <= 1 and table.num_rows == (totals.pop() if totals else 0)
     if consistent and table.num_rows:
         consistent = distinct_key_count(table, entity.key) == table.num_rows
@@ -71,7 +71,7 @@ def extract(
     *,
     max_passes: int = 3,
 ) -> Extraction:
-    result = Extraction(table=entity.schema.empty_table())
+    result = Extraction(table=pa.Table.from_batches([], schema=entity.schema))
     _extract_into(query, start, end, entity, max_passes, result)
     return result
 

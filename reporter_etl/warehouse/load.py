@@ -240,7 +240,7 @@ class WindowTransaction:
         for entity in self.entities:
             spec = entity_description(entity)
             tables = self._staged[entity]
-            staged = pa.concat_tables(tables) if tables else spec.schema.empty_table()
+            staged = pa.concat_tables(tables) if tables else pa.Table.from_batches([], schema=spec.schema)
             rows = staged if self._unique[entity] else dedupe_last(staged, spec.key)
             loaded.rows[entity] = rows.num_rows
             loaded.duplicates_dropped[entity] = staged.num_rows - rows.num_rows

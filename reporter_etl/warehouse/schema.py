@@ -53,6 +53,7 @@ def described_tables(entities: Mapping[str, Entity] = ENTITIES) -> Iterator[tupl
 # DuckDB's mapping of an Arrow schema, asked once per schema and process: every open of the warehouse compares
 # each described table with it, and asking costs a few milliseconds per table.
 _SQL_TYPES: dict[bytes, tuple[str, ...]] = {}  # keyed by the serialised schema: metadata included
+# Empty tables are made with Table.from_batches: Schema.empty_table() imports pandas (~0.5 s per process).
 
 
 def sql_types(con: duckdb.DuckDBPyConnection, schema: pa.Schema) -> list[str]:
@@ -60,7 +61,7 @@ def sql_types(con: duckdb.DuckDBPyConnection, schema: pa.Schema) -> list[str]:
     key = schema.serialize().to_pybytes()
     kinds = _SQL_TYPES.get(key)
     if kinds is None:
-        con.register("_described_types", schema.empty_table())
+        con.register("_described_types", pa.Table.from_batches([], schema=schema))
         try:
             kinds = tuple(row[1] for row in con.execute("DESCRIBE _described_types").fetchall())
         finally:
