@@ -39,7 +39,7 @@ lint: $(STAMP)
 # world) is made once, not once per worker (xdist_group marks are lost under pytest 9.2 with xdist 3.8).
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check .
-	$(WITH_FAST_TMP)$(BIN)/python -m pytest -n 2 --dist loadscope -q -o tmp_path_retention_policy=failed
+	PYTHONDONTWRITEBYTECODE= $(WITH_FAST_TMP)$(BIN)/python -m pytest -n 2 --dist loadscope -q -o tmp_path_retention_policy=failed
 	$(BENCH_QUICK)
 	$(BENCH_SMOKE)
 	$(SOAK_QUICK)
