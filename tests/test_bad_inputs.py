@@ -190,7 +190,7 @@ def server_answering(status: int, content_type: str, body: bytes) -> Iterator[st
         do_POST = do_GET  # noqa: N815
 
         def log_message(self, *args: object) -> None:
-            pass
+            """Quiet: the test reads the client's message, not the server's access log."""
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
     # A short poll: shutdown() waits for the serving loop to look again (0.5 s by default).

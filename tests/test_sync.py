@@ -205,7 +205,7 @@ def test_a_window_that_fails_is_not_recorded_and_the_next_run_completes_it(tmp_p
 
 
 class SeenEnough(Exception):
-    pass
+    """Raised by the test's observer: the run has shown what the test checks, the rest need not be read."""
 
 
 def test_the_first_run_without_dates_takes_the_documented_default(tmp_path: Path) -> None:
