@@ -18,15 +18,24 @@ def test_a_window_larger_than_the_memory_limit_commits_whole_and_the_limit_comes
         run = wh.begin_run("p1")
         default = wh._memory_limit_bytes()
         with wh.limits(memory_limit="1MB"):
+            one_mb = wh._memory_limit_bytes()
             loaded = load_window(wh, "p1", *day(0), run, {"messages": batch})
             again = load_window(wh, "p1", *day(0), run, {"messages": batch})  # the delete path too
+            # DuckDB holds more than 1 MB of the table now, so it refuses to shrink back: the restore stays pending
+            # and every later commit tries it again, rather than the raised limit staying for the rest of the sync.
+            tries = caplog.text.count("memory limit stays at")
+            assert wh._memory_limit_bytes() > one_mb and wh._memory_limit_to_restore is not None
+            for _ in range(2):
+                load_window(wh, "p1", *day(1), run, {"messages": messages()})
+            assert caplog.text.count("memory limit stays at") == tries + 2
+        assert wh._memory_limit_to_restore is None  # limits() set back what the block began with
         assert "ran out of DuckDB's memory limit" in caplog.text  # 1MB is too little: the retry did it
         assert wh._memory_limit_bytes() > 0.99 * default  # limits() put DuckDB's own back (as shown, rounded)
         assert loaded.rows == again.rows == {"messages": 20_000}
         held = wh.con.execute("SELECT count(*), count(DISTINCT question_id), min(length(question)) "
                               "FROM raw.messages").fetchall()  # fmt: skip
         assert held == [(20_000, 20_000, 200)]
-        assert [s.row_count for s in wh.window_states("p1")] == [20_000]
+        assert [s.row_count for s in wh.window_states("p1")] == [20_000, 0]  # day 0, then the empty day 1
 
 
 def test_the_sync_pool_is_the_system_allocator_and_the_default_comes_back():

@@ -52,6 +52,8 @@ class Warehouse:
         self.path = path
         self.con = con
         self._lock = lock
+        # The limit an out-of-memory retry raised DuckDB's from, until setting it back succeeds (see below).
+        self._memory_limit_to_restore: str | None = None
 
     @classmethod
     def open(
@@ -145,6 +147,7 @@ class Warehouse:
         try:
             yield
         finally:
+            self._memory_limit_to_restore = None  # what the block began with is set back below
             for name, value in before.items():
                 if self.con is not None:
                     self.con.execute(f"SET {name} = '{value}'")
@@ -155,8 +158,10 @@ class Warehouse:
     def _commit_with_headroom(self, transaction: WindowTransaction) -> None:
         """``transaction.commit()``; when DuckDB runs out of its memory limit, again (the failed attempt was rolled
         back whole) with the limit ``OUT_OF_MEMORY_GROWTH`` times higher, then back to the limit it had."""
-        limit: str | None = None  # the limit before the first retry raised it: read only then, as it is seldom
-        try:  # needed and every window's commit paid a statement for it, and one more to set it back
+        # The limit before a retry raised it is read only then, as it is seldom needed and every window's commit
+        # paid a statement for it; setting it back can itself run out (DuckDB still holds more than the limit),
+        # so it stays pending on the warehouse and every later commit tries again.
+        try:
             for attempt in range(OUT_OF_MEMORY_RETRIES + 1):
                 try:
                     transaction.commit()
@@ -164,19 +169,24 @@ class Warehouse:
                 except duckdb.OutOfMemoryException as exc:
                     if attempt == OUT_OF_MEMORY_RETRIES:
                         raise
-                    if limit is None:
-                        limit = self._setting("memory_limit")
+                    if self._memory_limit_to_restore is None:
+                        self._memory_limit_to_restore = self._setting("memory_limit")
                     now = self._memory_limit_bytes()
                     log.info("a window's merge ran out of DuckDB's memory limit (%s); again with %d MiB: %s",
                              self._setting("memory_limit"), now * OUT_OF_MEMORY_GROWTH >> 20,
                              str(exc).splitlines()[0])  # fmt: skip
                     self.con.execute(f"SET memory_limit = '{now * OUT_OF_MEMORY_GROWTH}B'")
         finally:
-            if limit is not None:
-                try:
-                    self.con.execute(f"SET memory_limit = '{limit}'")
-                except duckdb.OutOfMemoryException:  # still holding more than that: the next commit tries again
-                    log.info("DuckDB's memory limit stays at %s for now", self._setting("memory_limit"))
+            self._restore_memory_limit()
+
+    def _restore_memory_limit(self) -> None:
+        if self._memory_limit_to_restore is None:
+            return
+        try:
+            self.con.execute(f"SET memory_limit = '{self._memory_limit_to_restore}'")
+            self._memory_limit_to_restore = None
+        except duckdb.OutOfMemoryException:  # still holding more than that: the next commit tries again
+            log.info("DuckDB's memory limit stays at %s for now", self._setting("memory_limit"))
 
     def _memory_limit_bytes(self) -> int:
         """DuckDB shows the limit as text ("22.8 MiB", "18.8 GiB", "512 bytes")."""
