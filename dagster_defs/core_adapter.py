@@ -310,12 +310,20 @@ class ModelBuilt:
 
 
 def build_models(db_path: str, models: list[Model], config: ModelsConfig, *, start: date | None = None,
-                 end: date | None = None, lock_timeout_s: float = 60.0) -> list[ModelBuilt]:  # fmt: skip
+                 end: date | None = None, lock_timeout_s: float = 60.0
+                 ) -> tuple[list[ModelBuilt], Exception | None]:  # fmt: skip
     """Build ``models`` (in build order) under the warehouse's writer lock, in one open of it: daily marts for
-    [start, end], anything else whole."""
-    report = build_warehouse_models(db_path, config=config, start=start, end=end, models=models,
-                                    lock_timeout=lock_timeout_s)  # fmt: skip
-    return [ModelBuilt(run.name, run.action, run.rows, run.seconds) for run in report.runs]
+    [start, end], anything else whole.  Returns the models built and, when one failed, its error: each model
+    commits on its own, so those built before the failure are in the warehouse and must be reported as such."""
+    built: list[ModelBuilt] = []
+    try:
+        build_warehouse_models(db_path, config=config, start=start, end=end, models=models,
+                               lock_timeout=lock_timeout_s,
+                               on_built=lambda run: built.append(ModelBuilt(run.name, run.action, run.rows,
+                                                                            run.seconds)))  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - handed back whole, re-raised by the step once it has reported
+        return built, exc
+    return built, None
 
 
 @dataclass

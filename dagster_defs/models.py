@@ -107,9 +107,9 @@ def _layer_asset(layer: int, models: list[Model], location: LocationConfig, buil
         if daily:
             start, end = day_range(context)
         selected = [model for key, model in by_key.items() if key in context.selected_asset_keys]
-        built_models = core_adapter.build_models(warehouse.path, selected, config, start=start, end=end,
-                                                 lock_timeout_s=warehouse.lock_timeout_s)  # fmt: skip
-        for model, built_model in zip(selected, built_models, strict=True):
+        built_models, failure = core_adapter.build_models(warehouse.path, selected, config, start=start, end=end,
+                                                          lock_timeout_s=warehouse.lock_timeout_s)  # fmt: skip
+        for built_model in built_models:
             metadata: dict = {
                 "action": built_model.action,
                 "duration_s": dg.MetadataValue.float(round(built_model.seconds, 3)),
@@ -117,7 +117,10 @@ def _layer_asset(layer: int, models: list[Model], location: LocationConfig, buil
             }
             if built_model.rows is not None:
                 metadata["rows"] = dg.MetadataValue.int(built_model.rows)
-            yield dg.MaterializeResult(asset_key=model_key(model.name), metadata=metadata)
+            yield dg.MaterializeResult(asset_key=model_key(built_model.name), metadata=metadata)
+        if failure is not None:
+            # The models before it are committed and reported above; this one and the rest of the layer are not.
+            raise failure
 
     return build
 

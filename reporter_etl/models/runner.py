@@ -16,7 +16,7 @@ import importlib
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -153,24 +153,28 @@ def build(
     config: ModelsConfig,
     start: date | None = None,
     end: date | None = None,
+    on_built: Callable[[ModelRun], None] | None = None,
 ) -> BuildReport:
     """Build ``models`` (in the order given: use ``load_models``' order) on a connection whose lock the caller holds.
 
     With ``start``/``end``, daily marts are rebuilt for that day range and everything else whole.  The raw keys
     are counted first (``raw_keys``), so that the staging views skip their deduplication when it has nothing to do:
-    a range build leaves the messages' uncounted, as its reads of them are cut to the range already."""
+    a range build leaves the messages' uncounted, as its reads of them are cut to the range already.
+    ``on_built`` hears of each model as it is committed, so that a caller knows what was built before a failure."""
     if start is not None and end is not None and end < start:
         raise ValueError(f"end {end} is before start {start}")
     began = time.perf_counter()
     for schema in BUILT_SCHEMAS:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     checked = [name for name in KEY_CHECKS if start is None or name != "raw_messages_unique"]
+    runs: list[ModelRun] = []
     with checked_raw_keys(con, checked):
-        runs = [
-            build_model(con, model, config=config, start=start, end=end)
-            for model in models
-            if model.kind != "check"
-        ]
+        for model in models:
+            if model.kind == "check":
+                continue
+            runs.append(build_model(con, model, config=config, start=start, end=end))
+            if on_built is not None:
+                on_built(runs[-1])
     return BuildReport(tuple(runs), start, end, time.perf_counter() - began)
 
 
@@ -183,11 +187,12 @@ def build_warehouse_models(
     select: Iterable[str] | None = None,
     models: Sequence[Model] | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S,
+    on_built: Callable[[ModelRun], None] | None = None,
 ) -> BuildReport:
     """Take the warehouse's writer lock, open it and build the (selected) models; see ``build``."""
     chosen = select_models(list(models) if models is not None else load_models(), list(select or []))
     with Warehouse.open(db_path, lock_timeout=lock_timeout) as wh:
-        return build(wh.con, chosen, config=config or ModelsConfig(), start=start, end=end)
+        return build(wh.con, chosen, config=config or ModelsConfig(), start=start, end=end, on_built=on_built)
 
 
 @dataclass(frozen=True)
