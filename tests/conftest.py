@@ -23,12 +23,17 @@ def empty_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def own_copy(shared: Path, folder: Path, name: str = "w.duckdb") -> Path:
+    """A copy of a warehouse made once for many tests, the caller's own to change: ``folder / name``."""
+    path = folder / name
+    shutil.copy(shared, path)
+    return path
+
+
 @pytest.fixture
 def fresh_warehouse(empty_warehouse: Path, tmp_path: Path) -> Path:
     """``w.duckdb`` in the test's folder: a copy of the empty warehouse, the test's own."""
-    path = tmp_path / "w.duckdb"
-    shutil.copy(empty_warehouse, path)
-    return path
+    return own_copy(empty_warehouse, tmp_path)
 
 
 def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:

@@ -24,7 +24,7 @@ from reporter_etl.publish import PUBLISH_STORAGE_VERSION, default_publish_path, 
 from reporter_etl.simulator import Simulator, WorldConfig
 from reporter_etl.sync import Syncer
 from reporter_etl.warehouse import Warehouse, WarehouseBusyError, open_readonly
-from tests.conftest import made_once
+from tests.conftest import made_once, own_copy
 
 REPO = Path(__file__).resolve().parents[1]
 DUCKDB1 = REPO / ".venv" / "duckdb1"
@@ -164,8 +164,7 @@ def test_duckdb_1_opens_the_copy(published) -> None:
 
 
 def test_models_build_publishes_beside_the_warehouse_or_where_asked_or_not_at_all(published, tmp_path, capsys):
-    db = tmp_path / "copy.duckdb"
-    shutil.copy(published[0], db)
+    db = own_copy(published[0], tmp_path, "copy.duckdb")
     moscow = ["--timezone", "Europe/Moscow"]
     assert main(["models", "build", "--db", str(db), *moscow]) == 0
     assert "published" in capsys.readouterr().out

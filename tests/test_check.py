@@ -5,7 +5,6 @@ message (each planted in a copy of the warehouse, the models rebuilt on it)."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,7 +18,7 @@ from reporter_etl.models import ModelsConfig, build_warehouse_models
 from reporter_etl.simulator import Simulator, WorldConfig
 from reporter_etl.sync import Syncer
 from reporter_etl.warehouse import Warehouse, open_readonly
-from tests.conftest import made_once
+from tests.conftest import made_once, own_copy
 
 TOKEN = "check-test-token-93e0"
 END = date(2026, 3, 4)
@@ -41,9 +40,8 @@ def sync_and_build(folder: Path) -> None:
 @pytest.fixture(scope="module")
 def built_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This module's copy of the synced and built world (synced once per run, see conftest.made_once)."""
-    db = tmp_path_factory.mktemp("check") / "world.duckdb"
-    shutil.copy(made_once(tmp_path_factory, "check-world", sync_and_build) / "world.duckdb", db)
-    return db
+    made = made_once(tmp_path_factory, "check-world", sync_and_build) / "world.duckdb"
+    return own_copy(made, tmp_path_factory.mktemp("check"), "world.duckdb")
 
 
 def run_check(db: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -52,8 +50,7 @@ def run_check(db: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
 
 
 def planted(built_world: Path, tmp_path: Path, plant: Callable[[duckdb.DuckDBPyConnection], None]) -> Path:
-    db = tmp_path / "planted.duckdb"
-    shutil.copy(built_world, db)
+    db = own_copy(built_world, tmp_path, "planted.duckdb")
     with Warehouse.open(db) as wh:
         plant(wh.con)
     build_warehouse_models(db, config=ModelsConfig())

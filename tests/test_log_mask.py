@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -60,26 +62,37 @@ def test_the_cli_handler_masks_records_of_every_logger() -> None:
     assert err.count("***") >= 6
 
 
+@contextmanager
+def logger_writing_only_to(handler: logging.Handler, name: str) -> Iterator[logging.Logger]:
+    """The named logger with ``handler`` as its only way out, for the block."""
+    logger = logging.getLogger(name)
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield logger
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+
+
+def log_a_failure_carrying_the_token(logger: logging.Logger) -> None:
+    try:
+        raise RuntimeError(TOKEN)
+    except RuntimeError:
+        logger.exception("failed")
+
+
 def test_a_users_own_handler_is_masked_after_installing_the_filter() -> None:
     register_secret(TOKEN)
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
-    logger = logging.getLogger("users.own.pipeline")
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
+    with logger_writing_only_to(handler, "users.own.pipeline") as logger:
         mask_secrets_in_handlers(handler)
         mask_secrets_in_handlers(handler)  # twice is harmless
         assert sum(isinstance(f, logging.Filter) for f in handler.filters) == 1
         logger.warning("calling %s/api/reporter/p/%s/sessions", "http://x", TOKEN)
-        try:
-            raise RuntimeError(TOKEN)
-        except RuntimeError:
-            logger.exception("failed")
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = True
+        log_a_failure_carrying_the_token(logger)
     text = stream.getvalue()
     assert "users.own.pipeline calling http://x/api/reporter/p/***/sessions" in text
     assert "RuntimeError: ***" in text and TOKEN not in text
@@ -119,22 +132,15 @@ def test_records_are_masked_as_they_are_created_for_handlers_that_ignore_filters
     factory = logging.getLogRecordFactory()
     logging.setLogRecordFactory(logging.LogRecord)  # as before any masking (a Dagster test may have run here)
     handler = CopyingHandler()
-    logger = logging.getLogger("a.host.that.copies.messages")
-    logger.addHandler(handler)
-    logger.propagate = False
     try:
-        mask_secrets_in_handlers(handler)  # not enough for this handler: it never calls its filters
-        logger.warning("before %s", TOKEN)
-        mask_secrets_in_records()
-        mask_secrets_in_records()  # twice wraps the factory once
-        logger.warning("after %s", TOKEN)
-        try:
-            raise RuntimeError(TOKEN)
-        except RuntimeError:
-            logger.exception("failed")
+        with logger_writing_only_to(handler, "a.host.that.copies.messages") as logger:
+            mask_secrets_in_handlers(handler)  # not enough for this handler: it never calls its filters
+            logger.warning("before %s", TOKEN)
+            mask_secrets_in_records()
+            mask_secrets_in_records()  # twice wraps the factory once
+            logger.warning("after %s", TOKEN)
+            log_a_failure_carrying_the_token(logger)
     finally:
-        logger.removeHandler(handler)
-        logger.propagate = True
         logging.setLogRecordFactory(factory)
     assert handler.kept[0] == f"before {TOKEN}"  # the test can tell masked from not
     assert handler.kept[1] == "after ***"

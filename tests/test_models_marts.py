@@ -15,7 +15,7 @@ import pytest
 
 from reporter_etl.models import build, build_warehouse_models, load_models, run_checks, touched_range
 from reporter_etl.warehouse import Warehouse, open_readonly
-from tests.conftest import made_once
+from tests.conftest import made_once, own_copy
 from tests.model_fixture import CONFIG, TZ, P, load_stage_one, load_stage_two
 
 D26, D28, D29, D30 = date(2026, 3, 26), date(2026, 3, 28), date(2026, 3, 29), date(2026, 3, 30)
@@ -287,8 +287,7 @@ def test_experiment_cumulative_ends_where_the_comparison_is(built: dict) -> None
 
 
 def test_checks_hold_on_the_fixture_and_name_a_planted_duplicate(built: dict, tmp_path: Path) -> None:
-    db = tmp_path / "copy.duckdb"  # the duplicates are planted in a copy: the other tests read the shared one
-    shutil.copy(built["db"], db)
+    db = own_copy(built["db"], tmp_path, "copy.duckdb")  # planted in a copy: the other tests read the shared one
     with Warehouse.open(db) as wh:
         results = run_checks(wh.con, load_models(), config=CONFIG)
         assert [r.name for r in results if not r.passed] == []
@@ -303,8 +302,7 @@ def test_checks_hold_on_the_fixture_and_name_a_planted_duplicate(built: dict, tm
 
 def test_a_build_over_a_duplicated_raw_key_still_deduplicates(built: dict, tmp_path: Path) -> None:
     # A build counts the raw keys and lets the staging views skip their dedup only when no key is held twice.
-    db = tmp_path / "copy.duckdb"
-    shutil.copy(built["db"], db)
+    db = own_copy(built["db"], tmp_path, "copy.duckdb")
     with Warehouse.open(db) as wh:
         for table, key in (("raw.messages", "question_id"), ("raw.sessions", "session_id")):
             wh.con.execute(f"insert into {table} select * from {table} where {key} = (select min({key}) from {table})")

@@ -3,7 +3,6 @@ world, configuration, the notebook reader and the command line."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from reporter_etl.models import (
 )
 from reporter_etl.simulator import Simulator, WorldConfig
 from reporter_etl.warehouse import Warehouse, open_readonly
-from tests.conftest import made_once
+from tests.conftest import made_once, own_copy
 from tests.fixed_dates import TEST_END_DATE
 from tests.model_fixture import CONFIG, load_stage_one
 
@@ -191,9 +190,7 @@ def built_fixture_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def fixture_db(built_fixture_db: Path, tmp_path: Path) -> Path:
     """A copy of the built hand-made warehouse, the test's own to change."""
-    db = tmp_path / "w.duckdb"
-    shutil.copy(built_fixture_db, db)
-    return db
+    return own_copy(built_fixture_db, tmp_path)
 
 
 def test_read_mart_for_notebooks(fixture_db: Path) -> None:

@@ -3,13 +3,13 @@ extensions, and a clear one-line error for each refusal."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from reporter_etl.cli import main
 from reporter_etl.warehouse import Warehouse
+from tests.conftest import own_copy
 from tests.warehouse_rows import day, load_window, message, messages
 
 
@@ -25,9 +25,7 @@ def two_messages(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def db(two_messages: Path, tmp_path: Path) -> Path:
     """A copy of a warehouse holding two messages, the test's own (a query that did write would change it)."""
-    path = tmp_path / "w.duckdb"
-    shutil.copy(two_messages, path)
-    return path
+    return own_copy(two_messages, tmp_path)
 
 
 def one_error_line(err: str) -> str:
