@@ -121,8 +121,10 @@ def _diff(name: str, truth: dict, warehouse: dict) -> list[str]:
     return problems
 
 
-def assert_equals_truth(db: Path, world: Any, start: datetime, end: datetime) -> dict[str, int]:
-    """Every raw table equals the ground truth of [start, end): same keys, no duplicates, same values."""
+def truth_differences(db: Path, world: Any, start: datetime, end: datetime) -> tuple[list[str], dict[str, int]]:
+    """How the raw tables differ from the ground truth of [start, end) (duplicate keys, missing or extra keys,
+    differing values; each naming its table and an example key), and the rows each table holds.  A list, not an
+    assertion, so bench/side_by_side.py can report the differences as its problems (and python -O keeps them)."""
     project = world.project_short_name
     messages, sessions, clients, keys = warehouse_rows(db, project)
     problems = [f"{table}: {rows} rows but {distinct} distinct keys" for table, rows, distinct in keys
@@ -130,8 +132,14 @@ def assert_equals_truth(db: Path, world: Any, start: datetime, end: datetime) ->
     problems += _diff("messages", truth_message_rows(world, start, end), messages)
     problems += _diff("sessions", truth_session_rows(world, start, end), sessions)
     problems += _diff("clients", truth_client_rows(world, start, end), clients)
+    return problems, {"messages": len(messages), "sessions": len(sessions), "clients": len(clients)}
+
+
+def assert_equals_truth(db: Path, world: Any, start: datetime, end: datetime) -> dict[str, int]:
+    """Every raw table equals the ground truth of [start, end): same keys, no duplicates, same values."""
+    problems, counts = truth_differences(db, world, start, end)
     assert not problems, "\n".join(problems)
-    return {"messages": len(messages), "sessions": len(sessions), "clients": len(clients)}
+    return counts
 
 
 def table_snapshot(db: Path) -> dict[str, list[tuple]]:
