@@ -62,8 +62,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/side_by_side.py
 
 # Its small form (CI; well under 2 minutes): the same contenders, dlt included, at a small size, 3 rounds, the
-# nightly ratio and the models; exits 1 when the contenders' rows differ, the sync's requests exceed the minimum, the
-# replay missed a request or a part did not run (bench/results/quick.json).
+# nightly ratio and the models; exits 1 when the contenders' rows differ, a sync's warehouse differs from the
+# simulator's ground truth row for row, the sync's requests exceed the minimum, the replay missed a request or a part
+# did not run (bench/results/quick.json).
 bench-quick: $(STAMP)
 	$(BENCH_QUICK)
 

@@ -15,13 +15,17 @@ at least 3 rounds, the order rotating by one each round.  Per contender: wall ti
 included), medians of the per-round ratios to floor and to transfer, rows/s, peak RSS (VmHWM) and CPU (wait4)
 of the process, CPU of the server (psutil).  Also: the sync's peak RSS over 20 days against 10, the nightly ratio
 (one day into a warehouse holding a year ÷ the same day into an empty one) and, when bench/models_build.py
-exists, its full and one-day model builds.
+exists, its full and one-day model builds.  Last, the warehouse of one sync (its run that the replay server
+recorded) is compared row for row with the simulator's ground truth of the days read: the same World, built again
+in this process, through tests/sync_support.py (the tests' comparison, written without the code under test).
 
 Writes bench/results/latest.json, bench/RESULTS.md and bench/results/latest.png (other sizes: the JSON only, to
 bench/results/quick.json with --quick, unless --report).  Exits 1 when a check fails: rows that differ between
-contenders (the rows read, and the rows the sync's and dlt's warehouses hold), sync requests above the minimum,
-messages/by-session used, a request the replay had not recorded, dlt not installed (unless --skip dlt), or a part
-that did not run or measured nothing.  The targets are reported, not judged: timings are never a failure.
+contenders (the rows read, and the rows the sync's and dlt's warehouses hold), the sync's warehouse differing from
+the ground truth (a key missing, extra or held twice, or a value that differs: messages, sessions, clients), sync
+requests above the minimum, messages/by-session used, a request the replay had not recorded, dlt not installed
+(unless --skip dlt), or a part that did not run or measured nothing.  The targets are reported, not judged:
+timings are never a failure.
 
     .venv/bin/python bench/side_by_side.py                  # make bench: ~15-25 minutes on 2 cores
     .venv/bin/python bench/side_by_side.py --quick          # make bench-quick: well under 2 minutes
@@ -57,10 +61,12 @@ import psutil
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
+sys.path.insert(1, str(BENCH.parent))  # the repository: the ground-truth comparison lives in tests/
 
 from child_server import child_simulator  # noqa: E402
 
 from reporter_etl.api.filters import DateTimeRange, message_time, serialize_filters  # noqa: E402
+from tests.sync_support import truth_differences  # noqa: E402
 
 TOKEN = "bench-token"
 END_DATE = date(2024, 5, 31)  # fixed, so every run serves the same world
@@ -309,6 +315,39 @@ def nightly(sizes: Sizes, rounds: int, workdir: Path, problems: list[str]) -> di
             "ratio": ratio, "rounds": [{"year_s": y, "empty_s": e} for y, e in runs]}  # fmt: skip
 
 
+def ground_truth(db: Path, seed: int, world_days: int, messages_per_day: int, first: date,
+                 problems: list[str]) -> dict[str, Any]:  # fmt: skip
+    """The sync's warehouse `db` against the ground truth of [first 00:00 UTC, END_DATE + 1 day), row for row.
+
+    The World is built here as child_simulator's `reporter-etl simulator serve` built it (same seed, days, end
+    date, volume; UTC; no faults, so nothing held back was released): it is deterministic, and nothing the
+    contenders send changes it.  The rss part makes the world longer than the day windows the rounds read, so the
+    truth is of a sub-range, which the World's truth functions are meant for and whose semantics match a sync of
+    those windows: messages by MESSAGE_TIME in the range; sessions with a visible message in the range, with
+    whole-session values (count, last question, duration), as sessions/filter answers each day window, so a session
+    begun before `first` is in both with the same values; clients whose last activity is in the range, which,
+    as the world ends on END_DATE, is each client active in it, read once by the window of its last activity.
+    """
+    from reporter_etl.simulator.world import World, WorldConfig
+
+    started = time.perf_counter()
+    world = World(WorldConfig(seed=seed, days=world_days, end_date=END_DATE, messages_per_day=messages_per_day))
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    end = datetime(END_DATE.year, END_DATE.month, END_DATE.day, tzinfo=UTC) + timedelta(days=1)
+    differences, held = truth_differences(db, world, start, end)
+    problems += [f"the sync's warehouse differs from the ground truth: {d}" for d in differences]
+    truth = {**held, "equal": not differences, "differences": len(differences), "start": start.isoformat(),
+             "end": end.isoformat(), "seconds": time.perf_counter() - started}  # fmt: skip
+    print(f"{'sync == ground truth' if truth['equal'] else 'sync != GROUND TRUTH'}: {truth_counts(truth)}, "
+          f"{'row for row' if truth['equal'] else f'{len(differences)} difference(s)'} "
+          f"({truth['seconds']:.1f} s)", flush=True)  # fmt: skip
+    return truth
+
+
+def truth_counts(truth: dict[str, Any]) -> str:
+    return ", ".join(f"{truth[entity]:,} {entity}" for entity in ENTITIES)
+
+
 def models_build(quick: bool, workdir: Path, problems: list[str]) -> dict[str, Any] | None:
     """bench/models_build.py's results, when that benchmark exists (it writes JSON with --json-out)."""
     script = BENCH / "models_build.py"
@@ -349,6 +388,9 @@ def incomplete(results: dict[str, Any], names: list[str], skip: set[str]) -> lis
                                                      "peak_rss_mib")}  # fmt: skip
     if "models" not in skip and (BENCH / "models_build.py").exists() and not all(v > 0 for v in measured.values()):
         found.append(f"the models build was not measured: {measured}")
+    truth = results.get("truth")
+    if not (truth and all(truth[entity] > 0 for entity in ENTITIES)):
+        found.append(f"the sync's warehouse was not compared with the ground truth: {truth}")
     return found
 
 
@@ -403,6 +445,12 @@ def extra_lines(results: dict[str, Any]) -> list[str]:
     minimum = sum(p["minimum"] for p in req["paged"].values())
     lines.append(f"| sync requests: list pages made / minimum; other | {made} / {minimum}; "
                  f"{req['total'] - made} (statistics, catalogs, project) |")  # fmt: skip
+    truth = results.get("truth")
+    if truth:
+        days = f"{truth['start'][:10]} .. {(datetime.fromisoformat(truth['end']) - timedelta(days=1)):%Y-%m-%d}"
+        verdict = "equal, row for row" if truth["equal"] else f"DIFFERENT: {truth['differences']} difference(s)"
+        lines.append(f"| sync's warehouse (its recorded run) vs. the ground truth, {days} | {verdict}: "
+                     f"{truth_counts(truth)} |")  # fmt: skip
     models = results.get("models")
     if models:
         for key, value in models.items():
@@ -584,6 +632,9 @@ def main() -> int:
                                "problems": problems}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-side-by-side-") as tmp:
         workdir = Path(tmp)
+        # The sync's warehouse of its recording run, kept for the comparison with the ground truth; that run is
+        # not timed, and every timed sync still writes a new file.
+        kept = workdir / "recorded-sync.duckdb"
         print(f"world: {world_days} days x ~{sizes.messages_per_day:,} messages a day; the rounds read the last "
               f"{sizes.days}", flush=True)  # fmt: skip
         with child_simulator(days=world_days, messages_per_day=sizes.messages_per_day, token=TOKEN, seed=args.seed,
@@ -593,7 +644,8 @@ def main() -> int:
                 replay_plan = write_plan(workdir / "replay.json", replay_url, first, END_DATE)
                 print("recording the simulator's answers through the replay server (also warms the simulator)",
                       flush=True)  # fmt: skip
-                recorded = [run_contender(n, replay_plan, replay.pid, server="replay", round_=-1)
+                recorded = [run_contender(n, replay_plan, replay.pid, server="replay", round_=-1,
+                                          db=kept if n == "sync" else None)
                             for n in names if n != "floor"]  # fmt: skip
                 stats = replay_admin(replay_url, "freeze")
                 print(f"  recorded {stats['entries']} responses, {stats['bytes'] / 1e6:,.0f} MB", flush=True)
@@ -636,6 +688,8 @@ def main() -> int:
                 problems.append(f"the nightly measurement failed: {str(exc)[-600:]}")
         if "models" not in skip:
             results["models"] = models_build(args.quick, workdir, problems)
+        # Last, so the World built here does not sit in this process's memory while the timed parts run.
+        results["truth"] = ground_truth(kept, args.seed, world_days, sizes.messages_per_day, first, problems)
     results["load_average"] = {"start": load_start, "end": os.getloadavg()[0]}
     results["machine"] = machine()
     results["finished_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
