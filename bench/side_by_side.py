@@ -458,8 +458,13 @@ def extra_lines(results: dict[str, Any]) -> list[str]:
                 lines.append(f"| models: {key} | {value:,} |")
             elif isinstance(value, float):
                 lines.append(f"| models: {key} | {value:,.2f} |")
-    else:
+    elif "models" in results.get("skipped", []):
+        lines.append("| models full build / one-day build | not measured: skipped (--skip models) |")
+    elif not (BENCH / "models_build.py").exists():
         lines.append("| models full build / one-day build | not measured: bench/models_build.py does not exist yet |")
+    else:
+        lines.append("| models full build / one-day build | not measured: bench/models_build.py failed (see the "
+                     "problems) |")  # fmt: skip
     return lines
 
 
@@ -629,7 +634,7 @@ def main() -> int:
     world_days = sizes.rss_days if "rss" not in skip else sizes.days
     first = END_DATE - timedelta(days=sizes.days - 1)
     results: dict[str, Any] = {"quick": args.quick, "rounds": sizes.rounds, "contenders": names, "servers": {},
-                               "problems": problems}  # fmt: skip
+                               "skipped": sorted(skip), "problems": problems}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-side-by-side-") as tmp:
         workdir = Path(tmp)
         # The sync's warehouse of its recording run, kept for the comparison with the ground truth; that run is
