@@ -113,9 +113,11 @@ def _ready(url: str) -> bool:
 
 @contextlib.contextmanager
 def dagster_ui(setup: DemoSetup, port: int, *, command: str = "dagster-webserver", startup_timeout_s: float = 180,
-               log_path: Path | None = None) -> Iterator[str]:  # fmt: skip
+               log_path: Path | None = None, stop_grace_s: float = 20) -> Iterator[str]:  # fmt: skip
     """The Dagster UI on 127.0.0.1:port for the demo's code location, in its own process group; stopped (the
-    whole group) on leaving.  ``command`` is "dagster-webserver" (UI only) or "dagster dev" (UI and daemon)."""
+    whole group) on leaving.  ``command`` is "dagster-webserver" (UI only) or "dagster dev" (UI and daemon).
+    ``stop_grace_s``: how long the UI may take to shut down cleanly after SIGTERM before it is killed; a caller
+    that throws its instance away (a test) can pass 0 and skip the ~1 s shutdown."""
     bin_dir = Path(sys.executable).parent
     if command == "dagster dev":
         argv = [str(bin_dir / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)]
@@ -139,10 +141,10 @@ def dagster_ui(setup: DemoSetup, port: int, *, command: str = "dagster-webserver
                 raise RuntimeError(f"the Dagster UI exited with code {process.returncode} (log: {log_path})")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the Dagster UI did not answer on {url} within {startup_timeout_s:.0f} s")
-            time.sleep(0.5)
+            time.sleep(0.1)
         yield url
     finally:
-        stop_process_group(process)
+        stop_process_group(process, grace_s=stop_grace_s)
         if log_path:
             output.close()  # type: ignore[union-attr]
 

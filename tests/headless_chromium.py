@@ -57,7 +57,7 @@ class Page:
         return answer["result"].get("value")
 
     def wait_for(self, expression: str, done: Callable[[Any], bool], timeout_s: float = 90,
-                 every_s: float = 0.2) -> Any:  # fmt: skip
+                 every_s: float = 0.05) -> Any:  # fmt: skip
         """Evaluate ``expression`` every ``every_s`` until ``done(value)``; the last value when time runs out."""
         deadline = time.monotonic() + timeout_s
         while True:
