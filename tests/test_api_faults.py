@@ -137,22 +137,22 @@ def test_html_with_status_200_that_persists_is_a_clear_error_naming_the_host(sim
 
 
 def test_read_timeouts_are_retried_then_reported(sim):
-    sim.faults = FaultConfig(slow=1.0, slow_seconds=0.6)
+    sim.faults = FaultConfig(slow=1.0, slow_seconds=0.4)
     host = sim.base_url.removeprefix("http://")
     with make_client(sim, retry=RetryPolicy(max_attempts=2, base_delay=0.001, max_delay=0.002),
-                     timeouts=Timeouts(connect=2, read=0.2)) as client:  # fmt: skip
-        with pytest.raises(TransportError, match=rf"list_experiments: no response from {host} within 0.2s"):
+                     timeouts=Timeouts(connect=2, read=0.1)) as client:  # fmt: skip
+        with pytest.raises(TransportError, match=rf"list_experiments: no response from {host} within 0.1s"):
             client.list_experiments()
         assert client.request_count == 2
 
 
 def test_a_server_that_never_answers_is_given_up_within_the_request_timeout(sim, caplog):
-    # Read timeout 0.4 s, 10 attempts: without a bound on the whole request that is over 4 s of silence.
+    # Read timeout 0.2 s, 10 attempts: without a bound on the whole request that is over 2 s of silence.
     sim.faults = FaultConfig(hang=1.0)
     host = sim.base_url.removeprefix("http://")
     started = time.monotonic()
     client = make_client(sim, retry=RetryPolicy(max_attempts=10, base_delay=0.05, max_delay=0.1),
-                         timeouts=Timeouts(connect=2, read=0.4, request=1))  # fmt: skip
+                         timeouts=Timeouts(connect=2, read=0.2, request=0.5))  # fmt: skip
     with (
         caplog.at_level(logging.WARNING, logger="reporter_etl"),
         client,
@@ -160,8 +160,8 @@ def test_a_server_that_never_answers_is_given_up_within_the_request_timeout(sim,
     ):
         list(client.iter_messages([message_time(sim.world.start, sim.world.now)]))
     waited = time.monotonic() - started
-    assert waited < 1 + 2  # the budget, and a margin for a slow machine: never 10 attempts × 0.4 s
-    assert "the request timeout is 1 s" in str(info.value) and TOKEN not in str(info.value)
+    assert waited < 0.5 + 1.5  # the budget, and a margin for a slow machine: never 10 attempts × 0.2 s
+    assert "the request timeout is 0.5 s" in str(info.value) and TOKEN not in str(info.value)
     waiting = [r.getMessage() for r in caplog.records if "has not answered" in r.getMessage()]
     assert waiting and host in waiting[0] and "--request-timeout" in waiting[0]
 

@@ -223,7 +223,7 @@ class HttpSender:
                 self.retry_count += 1
             if failure.no_answer:
                 # Silence is the one failure that shows nothing for minutes: say that we wait, and until when.
-                log.warning("%s; %s has not answered, retrying in %.1f s (attempt %d of %d; giving up %.0f s after "
+                log.warning("%s; %s has not answered, retrying in %.1f s (attempt %d of %d; giving up %g s after "
                             "the first attempt, see --request-timeout)", failure.error, self.host, delay, attempt + 1,
                             policy.max_attempts, timeouts.request)  # fmt: skip
             else:
