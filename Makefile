@@ -16,8 +16,11 @@ WITH_FAST_TMP := $(if $(FAST_TMPDIR),TMPDIR=$(FAST_TMPDIR) )
 BENCH_QUICK := $(BIN)/python bench/side_by_side.py --quick
 BENCH_SMOKE := $(BIN)/python bench/run.py --smoke --check --skip models_build
 SOAK_QUICK := $(WITH_FAST_TMP)$(BIN)/python -m soak.run --quick
+# The browser test of the Dagster UI (a webserver, its code server and Chromium: ~13 s, most of it their start-up),
+# run on its own after the suite, as issue 9 allows ("under make test, or under a separate target .ci/run calls").
+UI_TEST := PYTHONDONTWRITEBYTECODE= $(WITH_FAST_TMP)$(BIN)/python -m pytest -n 0 -q -m browser -o tmp_path_retention_policy=failed tests/test_dagster_ui.py
 
-.PHONY: test demo dagster browser-deps lint bench bench-quick bench-smoke bench-parts soak soak-quick clean
+.PHONY: test ui-test demo dagster browser-deps lint bench bench-quick bench-smoke bench-parts soak soak-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,12 +37,14 @@ $(STAMP): $(BIN)/python pyproject.toml Makefile
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# ruff, the whole test suite in one run, then the quick bench, the smoke benchmarks and the quick soak.
+# ruff, the test suite in one run (all but the browser test), the browser test, then the quick bench, the smoke
+# benchmarks and the quick soak.
 # --dist loadscope: a module's tests go to one worker, so a module-scoped fixture (a synced warehouse, a built
 # world) is made once, not once per worker (xdist_group marks are lost under pytest 9.2 with xdist 3.8).
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check .
-	PYTHONDONTWRITEBYTECODE= $(WITH_FAST_TMP)$(BIN)/python -m pytest -n 2 --dist loadscope -q -o tmp_path_retention_policy=failed
+	PYTHONDONTWRITEBYTECODE= $(WITH_FAST_TMP)$(BIN)/python -m pytest -n 2 --dist loadscope -q -m "not browser" -o tmp_path_retention_policy=failed
+	$(UI_TEST)
 	$(BENCH_QUICK)
 	$(BENCH_SMOKE)
 	$(SOAK_QUICK)
@@ -50,6 +55,10 @@ demo: $(STAMP)
 # The simulator, a demo warehouse synced through Dagster, and the Dagster UI on http://127.0.0.1:3000.
 dagster: $(STAMP)
 	$(BIN)/python -m dagster_defs.demo
+
+# The browser test of the Dagster UI alone (make test runs it after the suite).
+ui-test: $(STAMP) browser-deps
+	$(UI_TEST)
 
 # Headless Chromium for the browser test of the Dagster UI (Debian's package; needs root or sudo).
 browser-deps:

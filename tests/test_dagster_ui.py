@@ -24,8 +24,8 @@ from reporter_etl.simulator import Simulator, WorldConfig
 from tests.fixed_dates import TEST_END_DATE
 from tests.headless_chromium import HeadlessChromium, Page
 
-# End-to-end and whole-program tests (the UI's own process, a browser).
-pytestmark = pytest.mark.heavy
+# End-to-end and whole-program tests (the UI's own process, a browser); make test runs it as its own step.
+pytestmark = [pytest.mark.heavy, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "build" / "ui"
