@@ -11,7 +11,7 @@ import dagster as dg
 from dagster_defs import core_adapter
 from dagster_defs.projects import ProjectConfig
 from dagster_defs.resources import WAREHOUSE_KEY, api_resource_key, core_settings
-from dagster_defs.warehouse_reads import preview_markdown
+from dagster_defs.warehouse_reads import previews_markdown
 
 # Every asset and check that opens the DuckDB file; dagster.yaml limits each pool to 1.
 WAREHOUSE_POOL = "reporter_warehouse"
@@ -107,6 +107,8 @@ def raw_day_asset(project: ProjectConfig, partitions: dg.DailyPartitionsDefiniti
         synced = core_adapter.sync_days(settings, first, last, resume_since=resume_since(context),
                                         progress=context.log.info)  # fmt: skip
         rows = {**synced.rows_written, **synced.rows_read}
+        previews = previews_markdown(settings.db_path, DAY_TABLE_DESCRIPTIONS, settings.project, first, last,
+                                     project.timezone)  # fmt: skip
         for table in DAY_TABLE_DESCRIPTIONS:
             metadata: dict[str, Any] = {
                 "rows_loaded": dg.MetadataValue.int(rows.get(table, 0)),
@@ -121,9 +123,8 @@ def raw_day_asset(project: ProjectConfig, partitions: dg.DailyPartitionsDefiniti
             }
             if table == "messages":
                 metadata["platform_counts"] = dg.MetadataValue.json(synced.platform_counts)
-            preview = preview_markdown(settings.db_path, table, settings.project, first, last, project.timezone)
-            if preview:
-                metadata["preview"] = dg.MetadataValue.md(preview)
+            if table in previews:
+                metadata["preview"] = dg.MetadataValue.md(previews[table])
             yield dg.MaterializeResult(asset_key=raw_key(project, table), metadata=metadata)
 
     return raw_day

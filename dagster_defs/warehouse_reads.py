@@ -7,8 +7,9 @@ sync cuts them, so a check and the sync can never disagree about where a day sta
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -38,23 +39,31 @@ def connect(db_path: str) -> duckdb.DuckDBPyConnection:
     return open_readonly(db_path, timeout=WAIT_FOR_WRITER_S)
 
 
-def preview_markdown(db_path: str, table: str, project: str, first: date, last: date, tz_name: str,
-                     limit: int = 5) -> str | None:  # fmt: skip
-    """A few rows of the day range as a Markdown table (None for tables without a preview)."""
-    columns = PREVIEW_COLUMNS.get(table)
-    if columns is None or not Path(db_path).exists():
-        return None
+def previews_markdown(db_path: str, tables: Iterable[str], project: str, first: date, last: date, tz_name: str,
+                      limit: int = 5) -> dict[str, str]:  # fmt: skip
+    """A few rows of the day range of each table as a Markdown table, read through one connection (a tenth of a
+    small step's time went into opening the file once per table); tables without a preview or rows are left out."""
+    tables = [table for table in tables if table in PREVIEW_COLUMNS]
+    if not tables or not Path(db_path).exists():
+        return {}
     tz = zone(tz_name)
     start, end = day_window(first, tz).start, day_window(last, tz).end
     con = connect(db_path)
     try:
-        frame = con.execute(
-            f"SELECT {', '.join(columns)} FROM raw.{table} WHERE project_short_name = ? "
-            f"AND {PREVIEW_TIME[table]} >= ? AND {PREVIEW_TIME[table]} < ? ORDER BY {PREVIEW_TIME[table]} LIMIT ?",
-            [project, start, end, limit],
-        ).df()
+        previews = {table: _preview(con, table, project, start, end, limit) for table in tables}
     finally:
         con.close()
+    return {table: text for table, text in previews.items() if text is not None}
+
+
+def _preview(con: duckdb.DuckDBPyConnection, table: str, project: str, start: datetime, end: datetime,
+             limit: int) -> str | None:  # fmt: skip
+    columns = PREVIEW_COLUMNS[table]
+    frame = con.execute(
+        f"SELECT {', '.join(columns)} FROM raw.{table} WHERE project_short_name = ? "
+        f"AND {PREVIEW_TIME[table]} >= ? AND {PREVIEW_TIME[table]} < ? ORDER BY {PREVIEW_TIME[table]} LIMIT ?",
+        [project, start, end, limit],
+    ).df()
     if frame.empty:
         return None
     lines = ["| " + " | ".join(frame.columns) + " |", "|" + " --- |" * len(frame.columns)]

@@ -256,12 +256,14 @@ class WindowTransaction:
             for spec, _ in prepared:
                 merge_entity(con, spec, stage_view(spec), self.run_id, keys_view(spec))
             state.record_windows(con, self.project, self.window_start, self.window_end, loaded.rows, self.run_id)
-            state.add_run_rows(con, self.run_id, loaded.rows)
+            run_rows = dict(loaded.rows)
             if self._daily_stats is not None:
                 from reporter_etl.warehouse import catalogs
 
                 catalogs.merge_daily_stats(con, self.project, self.run_id, "_stage_daily_stats",
-                                           self._daily_stats.num_rows)  # fmt: skip
+                                           self._daily_stats.num_rows, count_in_run=False)  # fmt: skip
+                run_rows["api_daily_stats"] = self._daily_stats.num_rows
+            state.add_run_rows(con, self.run_id, run_rows)  # one read and one update of the run's row
             log.debug("window %s [%s, %s): merged, committing", self.project, self.window_start, self.window_end)
         self._staged.clear()
         loaded.seconds = time.perf_counter() - started
