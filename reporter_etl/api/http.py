@@ -208,7 +208,10 @@ class HttpSender:
             may_retry = failure.retryable and (op.retry is Retry.ALWAYS or failure.unsent)
             delay = policy.delay(attempt, failure.retry_after, self._rng)
             elapsed = time.monotonic() - started
-            out_of_time = elapsed + delay >= timeouts.request
+            # An attempt left with next to nothing of the budget could only time out, and its timeout would then
+            # be reported instead of the failure worth reporting (an HTML page, a refused connection).
+            least_worth_trying = min(0.1, timeouts.request / 10)
+            out_of_time = elapsed + delay + least_worth_trying >= timeouts.request
             if not may_retry or attempt >= policy.max_attempts or out_of_time:
                 error = failure.error
                 if isinstance(error, ApiError | TransportError) and (attempt > 1 or (may_retry and out_of_time)):
@@ -223,7 +226,7 @@ class HttpSender:
                 self.retry_count += 1
             if failure.no_answer:
                 # Silence is the one failure that shows nothing for minutes: say that we wait, and until when.
-                log.warning("%s; %s has not answered, retrying in %.1f s (attempt %d of %d; giving up %g s after "
+                log.warning("%s; %s has not answered, retrying in %.2g s (attempt %d of %d; giving up %g s after "
                             "the first attempt, see --request-timeout)", failure.error, self.host, delay, attempt + 1,
                             policy.max_attempts, timeouts.request)  # fmt: skip
             else:
