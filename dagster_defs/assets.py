@@ -7,11 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
+import duckdb
 
 from dagster_defs import core_adapter
 from dagster_defs.projects import ProjectConfig
 from dagster_defs.resources import WAREHOUSE_KEY, api_resource_key, core_settings
 from dagster_defs.warehouse_reads import previews_markdown
+from reporter_etl.errors import ReporterEtlError
 
 # Every asset and check that opens the DuckDB file; dagster.yaml limits each pool to 1.
 WAREHOUSE_POOL = "reporter_warehouse"
@@ -107,8 +109,13 @@ def raw_day_asset(project: ProjectConfig, partitions: dg.DailyPartitionsDefiniti
         synced = core_adapter.sync_days(settings, first, last, resume_since=resume_since(context),
                                         progress=context.log.info)  # fmt: skip
         rows = {**synced.rows_written, **synced.rows_read}
-        previews = previews_markdown(settings.db_path, DAY_TABLE_DESCRIPTIONS, settings.project, first, last,
-                                     project.timezone)  # fmt: skip
+        try:
+            previews = previews_markdown(settings.db_path, DAY_TABLE_DESCRIPTIONS, settings.project, first, last,
+                                         project.timezone)  # fmt: skip
+        except (ReporterEtlError, duckdb.Error, OSError) as exc:
+            # The days are committed; a preview is only for display and must not cost their materializations.
+            context.log.warning(f"no preview of the day tables: {exc}")
+            previews = {}
         for table in DAY_TABLE_DESCRIPTIONS:
             metadata: dict[str, Any] = {
                 "rows_loaded": dg.MetadataValue.int(rows.get(table, 0)),

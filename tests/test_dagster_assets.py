@@ -92,9 +92,10 @@ def test_a_three_day_range_equals_the_ground_truth_and_again_changes_nothing(syn
     assert meta[f"{prefix}/raw/messages"]["days_read"] == 3
     assert meta[f"{prefix}/raw/messages"]["requests"] > 0
     # A few rows of each day table, read back from the warehouse, as a Markdown preview.
-    for table, first_column in (("messages", "message_time"), ("sessions", "start_time"), ("clients", "last_visit")):
+    first_columns = {"messages": "message_time", "sessions": "start_time", "clients": "last_visit_date"}
+    for table, first_column in first_columns.items():
         preview = meta[f"{prefix}/raw/{table}"]["preview"]
-        assert preview.startswith(f"| {first_column}") and len(preview.splitlines()) == 2 + 5, preview
+        assert preview.startswith(f"| {first_column} |") and len(preview.splitlines()) == 2 + 5, preview
     # The models ran on top, in the same run: daily marts for the range, per local day of the project.
     assert meta["marts/daily_conversations"]["action"] in ("range", "table")
     assert {"staging/messages", "marts/session_facts"} <= meta.keys()

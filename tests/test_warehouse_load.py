@@ -146,6 +146,19 @@ def test_window_state_is_recorded_per_entity_even_when_empty(wh):
     assert wh.runs("p1")[0].rows_per_entity == {"messages": 2, "sessions": 0, "clients": 0}
 
 
+def test_a_window_counts_its_daily_statistics_in_the_run_with_its_rows(wh):
+    run = wh.begin_run("p1")
+    with wh.window_load("p1", ["messages", "sessions"], *day(0), run) as window:
+        window.add("messages", messages(message("q1"), message("q2")))
+        window.add_daily_stats([{"metric": "messages", "day": day(0)[0].date(), "value": 2},
+                                {"metric": "sessions", "day": day(0)[0].date(), "value": 1}])  # fmt: skip
+    with wh.window_load("p1", ["messages"], *day(1), run) as window:
+        window.add("messages", messages(message("q3", at=day(1)[0])))
+        window.add_daily_stats([{"metric": "messages", "day": day(1)[0].date(), "value": 1}])
+    assert wh.runs("p1")[0].rows_per_entity == {"messages": 3, "sessions": 0, "api_daily_stats": 3}
+    assert rows(wh, "SELECT count(*) FROM raw.api_daily_stats") == [(3,)]
+
+
 def test_projects_are_isolated(wh):
     run1 = wh.begin_run("p1")
     run2 = wh.begin_run("p2")
