@@ -59,7 +59,6 @@ def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callabl
 LONGEST_MODULES_FIRST = (
     "test_dagster_assets",  # ~15
     "test_dagster_runs",  # ~15
-    "test_dagster_ui",  # ~10
     "test_dagster_load",  # ~8
     "test_sync",  # ~8
     "test_disk_full",  # ~6
