@@ -95,6 +95,7 @@ def test_daily_stats_are_upserted_by_metric_dimension_and_day(wh):
         ("messages", "", date(2024, 5, 2), 21.0),
     ]
     assert rows(wh, "SELECT fetched_at FROM raw.api_daily_stats WHERE value = 10") == [(fetched,)]
+    assert wh.runs("p1")[0].rows_per_entity == {"api_daily_stats": 3 + 1}  # rows written, counted per upsert
 
 
 def test_runs_history_and_status_summary(tmp_path):

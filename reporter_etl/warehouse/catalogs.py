@@ -243,7 +243,8 @@ def upsert_daily_stats(
     state.require_run(con, run_id, project)
     table = daily_stats_table(rows)
     with transaction(con, {"_daily_stats": table}):
-        merge_daily_stats(con, project, run_id, "_daily_stats", table.num_rows, fetched_at)
+        merge_daily_stats(con, project, run_id, "_daily_stats", fetched_at)
+        state.add_run_rows(con, run_id, {"api_daily_stats": table.num_rows})
     return table.num_rows
 
 
@@ -257,11 +258,11 @@ def daily_stats_table(rows: CatalogRows) -> pa.Table:
     return dedupe_last(table, ("metric", "dimension", "day"))
 
 
-def merge_daily_stats(con: duckdb.DuckDBPyConnection, project: str, run_id: str, view: str, rows: int,
-                      fetched_at: datetime | None = None, *, count_in_run: bool = True) -> None:  # fmt: skip
+def merge_daily_stats(con: duckdb.DuckDBPyConnection, project: str, run_id: str, view: str,
+                      fetched_at: datetime | None = None) -> None:  # fmt: skip
     """Replace the daily counts in the registered ``view`` (a ``daily_stats_table``).  Call inside a transaction
-    (a window's, or ``upsert_daily_stats``'s): on its own it is not atomic.  ``count_in_run=False``: the caller
-    adds the rows to the run's counts itself (a window does, with its entities', in one update)."""
+    (a window's, or ``upsert_daily_stats``'s): on its own it is not atomic.  The caller adds the rows to the run's
+    counts (a window with its entities', in one update)."""
     moment = (fetched_at or datetime.now(UTC)).astimezone(UTC)
     con.execute(
         f"DELETE FROM raw.api_daily_stats t USING {view} s WHERE t.project_short_name = ? "
@@ -274,5 +275,3 @@ def merge_daily_stats(con: duckdb.DuckDBPyConnection, project: str, run_id: str,
         f"SELECT ?, metric, dimension, day, value, tz_offset_minutes, ?, ? FROM {view}",
         [project, moment, run_id],
     )
-    if count_in_run:
-        state.add_run_rows(con, run_id, {"api_daily_stats": rows})

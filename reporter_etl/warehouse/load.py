@@ -260,8 +260,7 @@ class WindowTransaction:
             if self._daily_stats is not None:
                 from reporter_etl.warehouse import catalogs
 
-                catalogs.merge_daily_stats(con, self.project, self.run_id, "_stage_daily_stats",
-                                           self._daily_stats.num_rows, count_in_run=False)  # fmt: skip
+                catalogs.merge_daily_stats(con, self.project, self.run_id, "_stage_daily_stats")
                 run_rows["api_daily_stats"] = self._daily_stats.num_rows
             state.add_run_rows(con, self.run_id, run_rows)  # one read and one update of the run's row
             log.debug("window %s [%s, %s): merged, committing", self.project, self.window_start, self.window_end)
