@@ -312,3 +312,17 @@ def test_every_operation_is_exercised_in_this_file():
                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "all_items"}  # fmt: skip
     missing = {op.name for op in OPERATIONS} - called
     assert not missing, f"client methods never called over HTTP: {sorted(missing)}"
+
+
+def test_pages_read_whole_keep_one_connection(sim):
+    """A body read in one call (``http.whole_body``) hands its connection back: a paged read in one thread
+    reuses a single keep-alive connection, and an error response does not cost it either."""
+    with ReporterClient(sim.base_url, TOKEN, page_size=10, page_concurrency=1) as client:
+        pages = list(client.paginate("filter_messages", filters=[whole_range(sim)]))
+        with pytest.raises(NotFoundError):
+            client.session_messages("no-such-session")
+        client.list_experiments()
+        pools = client._http.session.get_adapter(sim.base_url).poolmanager.pools
+        connections = sum(pools[key].num_connections for key in pools.keys())  # noqa: SIM118 - not iterable
+    assert len(pages) > 5 and client.request_count == len(pages) + 2
+    assert connections == 1

@@ -252,9 +252,9 @@ class HttpSender:
         try:
             raw = self.session.request(
                 op.method, url, params=params, headers=headers, data=body,
-                timeout=self._attempt_timeouts(), allow_redirects=False,
+                timeout=self._attempt_timeouts(), allow_redirects=False, stream=True,
             )  # fmt: skip
-            content = raw.content
+            content = whole_body(raw)
         except requests.RequestException as exc:
             return self._transport_failure(op, exc)
         elapsed_ms = (time.perf_counter() - started) * 1000
@@ -385,6 +385,31 @@ class HttpSender:
                 partial.unlink(missing_ok=True)
 
         return self._with_retries(op, attempt_once)
+
+
+def whole_body(response: requests.Response) -> bytes:
+    """The body of a response requested with ``stream=True``, read in one call.
+
+    ``Response.content`` reads a body in 10 KiB chunks through a Python generator: for the API's pages (about
+    700 KB) that loop cost as much CPU as receiving them.  Reading the bench world's 441 pages (312 MB) from
+    the replay server took 0.62 CPU-s through ``content`` and 0.35 in one read; the sync against the simulator
+    went from 7.46 to 7.03 s (medians of 5).  urllib3 hands the connection back to the pool once the body is
+    read whole; a failed read closes it.  Errors become the exceptions ``Response.content`` raises for them.
+    """
+    try:
+        try:
+            return response.raw.read(decode_content=True)
+        except urllib3.exceptions.ProtocolError as exc:
+            raise requests.exceptions.ChunkedEncodingError(exc) from exc
+        except urllib3.exceptions.DecodeError as exc:
+            raise requests.exceptions.ContentDecodingError(exc) from exc
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise requests.exceptions.ConnectionError(exc) from exc
+        except urllib3.exceptions.SSLError as exc:
+            raise requests.exceptions.SSLError(exc) from exc
+    except BaseException:
+        response.close()  # a body not read whole: its connection cannot carry another request
+        raise
 
 
 def dumps(value: Any) -> bytes:
