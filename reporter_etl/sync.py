@@ -13,6 +13,7 @@ The small catalogs (labels, groups, experiments and their session counts) are re
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -40,6 +41,14 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LOOKBACK = timedelta(days=2)
 DEFAULT_FIRST_RUN_DAYS = 30
+
+
+def _import_pandas_meanwhile() -> None:
+    """pyarrow imports pandas, when it is installed, on its first ``pa.array`` or ``to_numpy``: in a sync that
+    was in the first window's read, between two requests, so for about 0.16 s no request was in flight.  The
+    caller has nothing to do while the first window is read, and pays for the import there instead."""
+    with contextlib.suppress(ImportError):
+        import pandas  # noqa: F401
 
 
 class _ReadCancelled(Exception):
@@ -356,6 +365,7 @@ class Syncer:
         worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-read-ahead")
         try:
             pending: Future[WindowRead] = worker.submit(self.read_window, windows[0])
+            _import_pandas_meanwhile()
             for following in windows[1:]:
                 read = pending.result()
                 pending = worker.submit(self.read_window, following)
