@@ -77,7 +77,8 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BENCH_QUICK)
 
-# The component benchmarks (world build, serving, conversion, load, sync vs download, models), one after another.
+# The component benchmarks (world build, serving, conversion, load, sync vs download, models, lower bound), one after
+# another.
 bench-parts: $(STAMP)
 	$(BIN)/python bench/run.py
 

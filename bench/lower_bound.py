@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -108,6 +109,15 @@ def native_tables(pages: list[Page]) -> dict[int, dict[str, pa.Table]]:
     return {day: {entity: pa.concat_tables(tables) for entity, tables in by.items()} for day, by in parts.items()}
 
 
+def held_rows(path: Path) -> int:
+    """Rows in the raw tables of the warehouse at ``path``."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return sum(con.execute(f"SELECT count(*) FROM {entity.table}").fetchone()[0] for entity in ENTITIES.values())
+    finally:
+        con.close()
+
+
 def window_commits(windows: dict[int, dict[str, pa.Table]], first: date, directory: Path) -> float:
     """The sync's own commits of the windows into a new warehouse, closing checkpoint included; wall seconds."""
     project = windows[0]["messages"].column("project_short_name")[0].as_py()
@@ -187,10 +197,17 @@ def main() -> int:
         transfer_cpu = statistics.median(run.client_cpu_s for run in transfers)
         orjson_cpu, _ = cpu_of(lambda: parse_each(pages), args.rounds)
         parse_cpu, windows = cpu_of(lambda: native_tables(pages), args.rounds)
-        commits_cpu, commits_wall = cpu_of(lambda: window_commits(windows, first, Path(tempfile.mkdtemp(dir=tmp))),
-                                           args.rounds)  # fmt: skip
-        inserts_cpu, inserts_wall = cpu_of(lambda: plain_inserts(windows, Path(tempfile.mkdtemp(dir=tmp))),
-                                           args.rounds)  # fmt: skip
+        commits_dir, inserts_dir = directory / "commits", directory / "inserts"
+
+        def fresh(folder: Path) -> Path:
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            return folder
+
+        commits_cpu, commits_wall = cpu_of(lambda: window_commits(windows, first, fresh(commits_dir)), args.rounds)
+        inserts_cpu, inserts_wall = cpu_of(lambda: plain_inserts(windows, fresh(inserts_dir)), args.rounds)
+        commits_rows = held_rows(commits_dir / "commits.duckdb")
+        inserts_rows = held_rows(inserts_dir / "inserts.duckdb")
     imports = import_seconds(args.rounds)
     rows = sum(t.num_rows for tables in windows.values() for t in tables.values())
     design_cpu = transfer_cpu + parse_cpu + commits_cpu
@@ -202,6 +219,7 @@ def main() -> int:
         "transfer_wall_s": transfer_wall, "transfer_cpu_s": transfer_cpu, "orjson_cpu_s": orjson_cpu,
         "native_parse_cpu_s": parse_cpu, "window_commits_cpu_s": commits_cpu, "window_commits_wall_s": commits_wall,
         "plain_insert_cpu_s": inserts_cpu, "plain_insert_wall_s": inserts_wall, "imports_s": imports,
+        "commits_rows": commits_rows, "inserts_rows": inserts_rows,
         "bound_s": bound, "bound_x_transfer": {name: s / transfer_wall for name, s in bound.items()},
         "target_x_transfer": 1.3,
     })  # fmt: skip

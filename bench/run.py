@@ -12,8 +12,9 @@ benchmark that ran go into one JSON object: {"size": ..., "benchmarks": {name: {
 "results"}}}, "results" being what that benchmark wrote with --json-out (null when it wrote nothing).
 
 With --check, the results are also checked (not the timings: that every benchmark ran and measured something,
-that the warehouse load deduplicated exactly, and that the sync benchmark found the sync exact with its requests
-at the minimum); each failed check is printed on a line starting "PROBLEM:" and the exit status is 1.
+that the warehouse load deduplicated exactly, that the sync benchmark found the sync exact with its requests at
+the minimum, and that the lower bound's parts wrote every row); each failed check is printed on a line starting
+"PROBLEM:" and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ BENCHMARKS: dict[str, dict[str, list[str]]] = {
                        "smoke": ["--with-sessions", "--rows", "4000", "--window", "1000"]},
     "sync_vs_download": {"full": [], "quick": ["--quick"], "smoke": ["--days", "2", "--messages-per-day", "1000"]},
     "models_build": {"full": [], "quick": ["--quick"], "smoke": ["--days", "2", "--messages-per-day", "1000"]},
+    "lower_bound": {"full": [], "quick": ["--quick"],
+                    "smoke": ["--days", "1", "--messages-per-day", "1000", "--rounds", "1"]},
 }  # fmt: skip
 
 
@@ -104,6 +107,13 @@ def problems_in(report: dict[str, Any], chosen: list[str]) -> list[str]:
                f"models_build: {models['messages']} messages, {models['sessions']} sessions")
         expect(models["full_seconds"] > 0 and models["one_day_seconds"] > 0 and models["peak_rss_mib"] > 0,
                "models_build: a build measured nothing")
+    if bound := results.get("lower_bound"):
+        expect(bound["rows"] > 0 and bound["commits_rows"] == bound["inserts_rows"] == bound["rows"],
+               f"lower_bound: parsed {bound['rows']} rows, the window commits hold {bound['commits_rows']}, the "
+               f"plain inserts {bound['inserts_rows']}")
+        parts = ("transfer_cpu_s", "orjson_cpu_s", "native_parse_cpu_s", "window_commits_cpu_s", "plain_insert_cpu_s")
+        expect(all(bound[part] > 0 for part in parts), f"lower_bound: a part measured nothing: "
+               f"{ {part: bound[part] for part in parts} }")
     return problems
 
 
