@@ -13,7 +13,6 @@ The small catalogs (labels, groups, experiments and their session counts) are re
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -24,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
+
+import pyarrow as pa
 
 from reporter_etl.api.client import ReporterClient
 from reporter_etl.api.filters import DateTimeRange, message_time
@@ -46,9 +47,10 @@ DEFAULT_FIRST_RUN_DAYS = 30
 def _import_pandas_meanwhile() -> None:
     """pyarrow imports pandas, when it is installed, on its first ``pa.array`` or ``to_numpy``: in a sync that
     was in the first window's read, between two requests, so for about 0.16 s no request was in flight.  The
-    caller has nothing to do while the first window is read, and pays for the import there instead."""
-    with contextlib.suppress(ImportError):
-        import pandas  # noqa: F401
+    caller has nothing to do while the first window is read, and pays for the import there instead.  It goes
+    through pyarrow's own first use, not ``import pandas``, so that the threads take pyarrow's lock and the
+    import's in the same order."""
+    pa.array([0])
 
 
 class _ReadCancelled(Exception):
