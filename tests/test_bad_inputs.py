@@ -178,11 +178,14 @@ def test_a_read_only_warehouse(capsys, tmp_path: Path) -> None:
 
 
 @contextmanager
-def server_answering(status: int, content_type: str, body: bytes) -> Iterator[str]:
+def server_answering(status: int, content_type: str, body: bytes, headers: dict[str, str] | None = None
+                     ) -> Iterator[str]:  # fmt: skip
     class Answer(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
             self.send_response(status)
             self.send_header("Content-Type", content_type)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -223,6 +226,18 @@ def test_a_base_url_answering_html_with_200(capsys, tmp_path: Path, monkeypatch)
         # 0.2 s: the first retry's delay (0.25 s or more) never fits, so HTML is the one failure there is to report.
         code, line = run(capsys, *sync(db, "--request-timeout", "0.2"))
     assert code == 1 and "HTML" in line and url.removeprefix("http://") in line
+    assert files_beside(db) == []
+
+
+def test_a_base_url_that_redirects_is_reported_with_what_it_said(capsys, tmp_path: Path, monkeypatch) -> None:
+    """Redirects are not followed (the token is in the path); the error names the status and the body's message,
+    which requests reads before the client does (``http.whole_body`` takes it from there)."""
+    db = tmp_path / "w.duckdb"
+    body = json.dumps({"error": "moved", "message": "this API lives at https://other.example now"}).encode()
+    with server_answering(301, "application/json", body, {"Location": "https://other.example/"}) as url:
+        monkeypatch.setenv("REPORTER_BASE_URL", url)
+        code, line = run(capsys, *sync(db))
+    assert code == 1 and "301" in line and "https://other.example now" in line, line
     assert files_beside(db) == []
 
 
