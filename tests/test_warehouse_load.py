@@ -210,16 +210,3 @@ def test_windows_need_a_begun_run_and_aware_bounds(wh):
         load_window(wh, "p1", day(0)[0].replace(tzinfo=None), day(0)[1], run, {"messages": messages()})
     with pytest.raises(LoadError, match="not after"):
         load_window(wh, "p1", day(0)[1], day(0)[0], run, {"messages": messages()})
-
-
-def test_a_checkpoint_moves_the_committed_windows_from_the_wal_into_the_file(wh, fresh_warehouse):
-    """The sync checkpoints while it waits for its last window (``Syncer._reads_in_order``), so that the close
-    after its last request has little left to write."""
-    run = wh.begin_run("p1")
-    load(wh, run, day(0), messages=messages(message("q1"), message("q2")), sessions=sessions(session("s1")))
-    wal = fresh_warehouse.with_name(fresh_warehouse.name + ".wal")
-    assert wal.exists() and wal.stat().st_size > 0
-    wh.checkpoint()
-    assert not wal.exists() or wal.stat().st_size == 0
-    assert rows(wh, "SELECT question_id FROM raw.messages ORDER BY 1") == [("q1",), ("q2",)]
-    assert rows(wh, "SELECT session_id FROM raw.sessions") == [("s1",)]

@@ -19,7 +19,7 @@ import duckdb
 
 from reporter_etl.errors import ForeignFileError, WarehouseBusyError, WarehouseWriteError
 from reporter_etl.warehouse import catalogs, state
-from reporter_etl.warehouse.db import connect_when_free, open_readonly, write_failure
+from reporter_etl.warehouse.db import connect_when_free, open_readonly
 from reporter_etl.warehouse.files import check_is_ours, check_path
 from reporter_etl.warehouse.load import WINDOW_ENTITIES, WindowTransaction, as_utc
 from reporter_etl.warehouse.lock import WriterLock, current_writer, lock_path
@@ -124,17 +124,6 @@ class Warehouse:
             self.con.close()
             self.con = None  # type: ignore[assignment]
             self._lock.release()
-
-    def checkpoint(self) -> None:
-        """CHECKPOINT now.  A full disk (or a file size limit) raises the error a commit would; any other failure
-        is logged, as what was committed stays in the WAL and the close checkpoints again."""
-        try:
-            self.con.execute("CHECKPOINT")
-        except duckdb.Error as exc:
-            failure = write_failure(exc)
-            if failure is not None:
-                raise failure from None
-            log.warning("checkpoint failed (what was committed stays in the WAL; the close tries again): %s", exc)
 
     def __enter__(self) -> Warehouse:
         return self
