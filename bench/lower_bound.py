@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -167,8 +168,11 @@ def plain_inserts(windows: dict[int, dict[str, pa.Table]], path: Path) -> None:
 
 def removed(path: Path) -> None:
     """No warehouse (nor its WAL and lock) at ``path``: each timed run writes a new one."""
-    for leftover in path.parent.glob(path.name + "*"):
-        leftover.unlink()
+    for leftover in path.parent.glob(path.name + "*"):  # the file, its WAL, its lock, its spill folder
+        if leftover.is_dir():
+            shutil.rmtree(leftover)
+        else:
+            leftover.unlink()
 
 
 def import_seconds(repeat: int) -> float:
