@@ -27,7 +27,7 @@ requests above the minimum, messages/by-session used, a request the replay had n
 (unless --skip dlt), or a part that did not run or measured nothing.  The targets are reported, not judged:
 timings are never a failure.
 
-    .venv/bin/python bench/side_by_side.py                  # make bench: ~15-25 minutes on 2 cores
+    .venv/bin/python bench/side_by_side.py                  # make bench: about 9 minutes on 2 cores
     .venv/bin/python bench/side_by_side.py --quick          # make bench-quick: well under 2 minutes
     .venv/bin/python bench/side_by_side.py --rounds 5 --skip nightly,rss
 """
